@@ -1,0 +1,178 @@
+//! The HTTP API: one module per resource, each with its routes, handlers and request/response
+//! types. Routes are registered through utoipa-axum's `OpenApiRouter`, so the served routes and
+//! the OpenAPI document come from the same code and cannot diverge.
+
+pub mod accounts;
+pub mod care_team;
+pub mod diary;
+pub mod extract;
+pub mod health;
+pub mod pagination;
+pub mod patients;
+pub mod treatments;
+pub mod validate;
+
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::{Content, Object, OpenApi as OpenApiDoc, Ref, RefOr, Type};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::error::{FieldError, Problem, PROBLEM_JSON};
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "migraine-diary",
+        description = "Backend of a headache-day diary. Patients log each day's headache and \
+            medicines; clinics record treatments (IV ketamine, magnesium, dopamine antagonists, \
+            nerve blocks); clinicians compare the 28 days before a treatment with the 28 days \
+            after it.\n\nDates are calendar days in the patient's own time zone (`YYYY-MM-DD`); \
+            instants are RFC 3339. Errors are `application/problem+json` (RFC 9457); a 422 lists \
+            every invalid field in `errors`. Lists take `limit` (1–1000, default 100) and \
+            `cursor` and answer `{items, next_cursor}`.",
+        license(name = "MIT OR Apache-2.0")
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(Problem, FieldError)),
+    tags(
+        (name = "auth", description = "Sign-up, login and sessions"),
+        (name = "accounts", description = "The caller's own account"),
+        (name = "admin", description = "Staff accounts (admin only)"),
+        (name = "care team", description = "Linking patients and clinicians"),
+        (name = "patients", description = "Patient profiles"),
+        (name = "diary", description = "The daily headache diary"),
+        (name = "treatments", description = "Treatment events"),
+        (name = "health", description = "Liveness and readiness"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "Access token from `/v1/auth/login` or `/v1/auth/refresh`.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Every route of the API with its documentation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(accounts::router())
+        .merge(care_team::router())
+        .merge(patients::router())
+        .merge(diary::router())
+        .merge(treatments::router())
+        .merge(health::router())
+}
+
+/// The reusable problem responses, by status.
+const PROBLEMS: &[(&str, &str, &str)] = &[
+    ("400", "BadRequest", "Malformed JSON, an unknown field, or a malformed path parameter."),
+    ("401", "Unauthorized", "Missing, invalid or expired token, or bad credentials."),
+    ("403", "Forbidden", "Authenticated, but the operation is not for the caller's role."),
+    ("404", "NotFound", "No such resource, or a patient the caller may not see."),
+    ("409", "Conflict", "The resource exists already or was used already."),
+    ("412", "PreconditionFailed", "`If-Match` does not match the stored version."),
+    ("413", "PayloadTooLarge", "The request body is larger than 2 MiB."),
+    ("415", "UnsupportedMediaType", "The body is not `application/json`."),
+    ("422", "ValidationFailed", "One or more fields are invalid; `errors` names each."),
+    ("429", "TooManyRequests", "Too many attempts; wait `Retry-After` seconds."),
+    ("500", "InternalError", "Unexpected failure; the body carries no internals."),
+    ("503", "ServiceUnavailable", "The database is not reachable."),
+];
+
+/// Operation-specific statuses beyond those every operation of its kind gets.
+fn extra_statuses(operation_id: &str) -> &'static [&'static str] {
+    match operation_id {
+        "registerPatient" | "createUser" | "linkClinician" => &["409"],
+        "upsertDiaryEntry" | "deleteDiaryEntry" => &["412"],
+        "login" => &["401", "429"],
+        "refreshTokens" => &["401"],
+        "getReadiness" => &["503"],
+        _ => &[],
+    }
+}
+
+/// Adds the problem+json responses to every operation: 400/422/500 everywhere; 401/403 where a
+/// token is needed; 404 where the path names a resource; 413/415 where a body is read; and the
+/// operation-specific ones above. Kept here, once, rather than repeated on every handler.
+pub fn add_problem_responses(doc: &mut OpenApiDoc) {
+    let components = doc.components.get_or_insert_with(Default::default);
+    for (status, name, description) in PROBLEMS {
+        let content = Content::new(Some(Ref::from_schema_name("Problem")));
+        let mut response = ResponseBuilder::new()
+            .description(*description)
+            .content(PROBLEM_JSON, content);
+        if *status == "429" {
+            response = response.header(
+                "Retry-After",
+                HeaderBuilder::new()
+                    .schema(Some(Object::with_type(Type::Integer)))
+                    .description(Some("Seconds to wait before retrying."))
+                    .build(),
+            );
+        }
+        components
+            .responses
+            .insert((*name).into(), RefOr::T(response.build()));
+    }
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let has_path_param = path.contains('{');
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            add_to_operation(operation, has_path_param);
+        }
+    }
+}
+
+fn add_to_operation(operation: &mut Operation, has_path_param: bool) {
+    let secured = operation
+        .security
+        .as_ref()
+        .is_some_and(|s| !s.is_empty());
+    let mut statuses: Vec<&str> = vec!["400", "422", "500"];
+    if secured {
+        statuses.extend(["401", "403"]);
+    }
+    if has_path_param {
+        statuses.push("404");
+    }
+    if operation.request_body.is_some() {
+        statuses.extend(["413", "415"]);
+    }
+    statuses.extend(extra_statuses(
+        operation.operation_id.as_deref().unwrap_or_default(),
+    ));
+    for status in statuses {
+        if let Some((_, name, _)) = PROBLEMS.iter().find(|(s, _, _)| *s == status) {
+            operation
+                .responses
+                .responses
+                .entry(status.into())
+                .or_insert_with(|| RefOr::Ref(Ref::from_response_name(*name)));
+        }
+    }
+}

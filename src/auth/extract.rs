@@ -1,0 +1,62 @@
+//! The [`AuthUser`] extractor: a verified bearer token, or a 401.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use uuid::Uuid;
+
+use super::Role;
+use crate::error::ApiError;
+use crate::AppState;
+
+/// The caller, from a valid access token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuthUser {
+    pub id: Uuid,
+    pub role: Role,
+}
+
+impl AuthUser {
+    /// 403 unless the caller has `role`.
+    pub fn require(self, role: Role) -> Result<Self, ApiError> {
+        if self.role == role {
+            Ok(self)
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "This operation is for the {} role.",
+                role.as_str()
+            )))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or_else(|| ApiError::Unauthorized("Missing bearer token.".into()))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ApiError::Unauthorized("Authorization must be `Bearer <token>`.".into())
+            })?;
+        let claims = state
+            .tokens
+            .verify_access(token)
+            .ok_or_else(|| ApiError::Unauthorized("Invalid or expired token.".into()))?;
+        Ok(Self {
+            id: claims.sub,
+            role: claims.role,
+        })
+    }
+}

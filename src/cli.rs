@@ -1,0 +1,220 @@
+//! The command line: `serve`, `migrate`, `user create`, `openapi` (and `demo`).
+
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use tracing_subscriber::EnvFilter;
+
+use crate::api::validate::{check_password, normalize_display_name, normalize_email, Problems};
+use crate::auth::password::hash_blocking;
+use crate::auth::Role;
+use crate::config::{DatabaseArgs, ServeArgs};
+use crate::store::users::{self, CreateUserError, NewUser};
+use crate::store::Store;
+use crate::{app, openapi_json, AppState};
+
+#[derive(Parser, Debug)]
+#[command(name = "migraine-diary", version, about = "Headache-day diary backend")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Apply pending migrations, then serve the API.
+    Serve(ServeArgs),
+    /// Apply pending migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Print the OpenAPI document (the JSON that `/openapi.json` serves).
+    Openapi,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create an admin or clinician. The password comes from MIGRAINE_DIARY_PASSWORD or the
+    /// first line of standard input, never from the command line.
+    Create(CreateUserArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CreateUserArgs {
+    #[arg(long, value_enum)]
+    pub role: StaffRole,
+    #[arg(long)]
+    pub email: String,
+    #[arg(long)]
+    pub display_name: Option<String>,
+    /// IANA time zone of the account.
+    #[arg(long, default_value = "UTC")]
+    pub timezone: String,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum StaffRole {
+    Admin,
+    Clinician,
+}
+
+fn init_tracing() {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs the command line; the exit code says whether it worked.
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate(args) => migrate(args).await,
+        Command::User(UserCommand::Create(args)) => create_user(args).await,
+        Command::Openapi => {
+            print!("{}", openapi_json());
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn describe_database(args: &DatabaseArgs) -> String {
+    match args.sqlite_path() {
+        Some(path) => {
+            let absolute = std::path::absolute(&path).unwrap_or(path);
+            format!("SQLite file {}", absolute.display())
+        }
+        None if args.database_url.starts_with("sqlite:") => "SQLite in memory".into(),
+        None => "PostgreSQL".into(),
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<(), String> {
+    let (auth, key_path) = args.auth_settings().map_err(|e| e.to_string())?;
+    let store = Store::connect_and_migrate(&args.database)
+        .await
+        .map_err(|e| format!("database: {e}"))?;
+    tracing::info!(database = %describe_database(&args.database), "migrations applied");
+    match key_path {
+        Some(path) => tracing::info!(key_file = %path.display(), "token signing key loaded"),
+        None => tracing::info!("token signing key from JWT_SECRET"),
+    }
+    let state = AppState::new(store, &auth).map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(&args.bind)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!("listening on http://{local} (docs at http://{local}/docs)");
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| format!("server: {e}"))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+async fn migrate(args: DatabaseArgs) -> Result<(), String> {
+    Store::connect_and_migrate(&args)
+        .await
+        .map_err(|e| format!("database: {e}"))?;
+    tracing::info!(database = %describe_database(&args), "migrations applied");
+    Ok(())
+}
+
+fn read_password() -> Result<String, String> {
+    if let Ok(p) = std::env::var("MIGRAINE_DIARY_PASSWORD") {
+        return Ok(p);
+    }
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("Password: ");
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("reading the password from stdin: {e}"))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+async fn create_user(args: CreateUserArgs) -> Result<(), String> {
+    let password = read_password()?;
+    let mut problems = Problems::new();
+    let email = normalize_email(&args.email, &mut problems);
+    check_password(&password, &mut problems);
+    let display_name = normalize_display_name(args.display_name, &mut problems);
+    crate::api::validate::check_timezone(&args.timezone, "timezone", &mut problems);
+    if !problems.0.is_empty() {
+        let list: Vec<String> = problems
+            .0
+            .iter()
+            .map(|e| format!("{} {}", e.field, e.message))
+            .collect();
+        return Err(list.join("; "));
+    }
+    let role = match args.role {
+        StaffRole::Admin => Role::Admin,
+        StaffRole::Clinician => Role::Clinician,
+    };
+    let password_hash = tokio::task::spawn_blocking(move || hash_blocking(&password))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    let store = Store::connect_and_migrate(&args.database)
+        .await
+        .map_err(|e| format!("database: {e}"))?;
+    let txn = store.begin_write().await.map_err(|e| e.to_string())?;
+    let user = users::create(
+        &*txn,
+        NewUser {
+            email,
+            password_hash,
+            role: role.as_str().into(),
+            display_name,
+            timezone: args.timezone,
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        CreateUserError::EmailTaken => "an account with this email exists already".to_string(),
+        CreateUserError::Db(db) => format!("database: {db}"),
+    })?;
+    txn.commit().await.map_err(|e| e.to_string())?;
+    println!("created {} {} ({})", role.as_str(), user.email, user.id);
+    Ok(())
+}

@@ -1,0 +1,273 @@
+//! Configuration, read once at start from flags and environment variables (clap's `env`),
+//! validated here with clear messages. Nothing deeper in the code reads the environment.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+
+/// The default database: a SQLite file in the working directory, created when missing.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://migraine-diary.db?mode=rwc";
+/// A given JWT secret must carry at least 256 bits.
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+/// How SQLite syncs commits to disk (PRAGMA synchronous, in WAL mode).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SqliteSync {
+    /// fsync on every commit: an acknowledged write survives `kill -9` and power loss (default).
+    Full,
+    /// fsync at checkpoints only: survives `kill -9`; a power loss may drop the last commits.
+    Normal,
+}
+
+impl SqliteSync {
+    pub fn pragma_value(self) -> &'static str {
+        match self {
+            Self::Full => "FULL",
+            Self::Normal => "NORMAL",
+        }
+    }
+}
+
+/// Where the data lives; shared by every subcommand that touches the database.
+#[derive(Args, Clone, Debug)]
+pub struct DatabaseArgs {
+    /// Database URL: `sqlite://path.db?mode=rwc` (the default, embedded) or `postgres://user@host/db`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+    /// SQLite only: `full` (default; commits survive power loss) or `normal` (faster; survives a
+    /// crash of the process but a power loss may drop the last commits).
+    #[arg(long, env = "SQLITE_SYNCHRONOUS", value_enum, default_value = "full")]
+    pub sqlite_synchronous: SqliteSync,
+    /// Connection pool size (default: 8 on SQLite, 16 on PostgreSQL).
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS")]
+    pub max_connections: Option<u32>,
+}
+
+impl DatabaseArgs {
+    pub fn for_url(url: impl Into<String>) -> Self {
+        Self {
+            database_url: url.into(),
+            sqlite_synchronous: SqliteSync::Full,
+            max_connections: None,
+        }
+    }
+
+    /// The file behind a SQLite URL, or `None` for PostgreSQL and in-memory databases.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        sqlite_path(&self.database_url)
+    }
+}
+
+/// The file path inside a `sqlite:` URL.
+pub fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return None;
+    }
+    Some(PathBuf::from(path))
+}
+
+/// Options of `serve`.
+#[derive(Args, Clone, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Address to listen on.
+    #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// Secret that signs access tokens (at least 32 bytes). When absent, a random 256-bit key is
+    /// generated on first start and kept in the key file (mode 0600) so tokens survive restarts.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Where the generated key is kept (default: beside the SQLite file, or
+    /// `./migraine-diary.key` with PostgreSQL).
+    #[arg(long, env = "JWT_KEY_FILE")]
+    pub jwt_key_file: Option<PathBuf>,
+    /// Lifetime of an access token, in seconds.
+    #[arg(long, env = "ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of a refresh token, in days.
+    #[arg(long, env = "REFRESH_TOKEN_TTL_DAYS", default_value_t = 30)]
+    pub refresh_token_ttl_days: u64,
+}
+
+/// Settings the running API needs, resolved and validated.
+#[derive(Clone)]
+pub struct AuthSettings {
+    pub jwt_secret: Vec<u8>,
+    pub access_token_ttl_secs: u64,
+    pub refresh_token_ttl_days: u64,
+}
+
+impl std::fmt::Debug for AuthSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthSettings")
+            .field("jwt_secret", &"<redacted>")
+            .field("access_token_ttl_secs", &self.access_token_ttl_secs)
+            .field("refresh_token_ttl_days", &self.refresh_token_ttl_days)
+            .finish()
+    }
+}
+
+impl AuthSettings {
+    /// Settings for tests and tools that bring their own secret.
+    pub fn with_secret(secret: Vec<u8>) -> Self {
+        Self {
+            jwt_secret: secret,
+            access_token_ttl_secs: 900,
+            refresh_token_ttl_days: 30,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes (got {0}); generate one with `openssl rand -hex 32`")]
+    SecretTooShort(usize),
+    #[error("key file {path}: {source}")]
+    KeyFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("key file {0} holds fewer than {MIN_JWT_SECRET_BYTES} bytes; delete it to generate a new key (this signs out every user)")]
+    KeyFileTooShort(PathBuf),
+    #[error("{0} must be positive")]
+    NotPositive(&'static str),
+}
+
+impl ServeArgs {
+    /// Where the generated key lives when no secret is given.
+    pub fn key_file_path(&self) -> PathBuf {
+        if let Some(path) = &self.jwt_key_file {
+            return path.clone();
+        }
+        match self.database.sqlite_path() {
+            Some(db) => db.with_extension("key"),
+            None => PathBuf::from("migraine-diary.key"),
+        }
+    }
+
+    /// Validates the options and resolves the JWT secret (reading or creating the key file).
+    /// Returns the settings and, when a key file is used, its path (for the start-up log).
+    pub fn auth_settings(&self) -> Result<(AuthSettings, Option<PathBuf>), ConfigError> {
+        if self.access_token_ttl_secs == 0 {
+            return Err(ConfigError::NotPositive("ACCESS_TOKEN_TTL_SECS"));
+        }
+        if self.refresh_token_ttl_days == 0 {
+            return Err(ConfigError::NotPositive("REFRESH_TOKEN_TTL_DAYS"));
+        }
+        let (secret, key_path) = match &self.jwt_secret {
+            Some(given) => {
+                if given.len() < MIN_JWT_SECRET_BYTES {
+                    return Err(ConfigError::SecretTooShort(given.len()));
+                }
+                (given.as_bytes().to_vec(), None)
+            }
+            None => {
+                let path = self.key_file_path();
+                (load_or_create_key(&path)?, Some(path))
+            }
+        };
+        Ok((
+            AuthSettings {
+                jwt_secret: secret,
+                access_token_ttl_secs: self.access_token_ttl_secs,
+                refresh_token_ttl_days: self.refresh_token_ttl_days,
+            },
+            key_path,
+        ))
+    }
+}
+
+/// Reads the signing key, or creates a random 256-bit one (hex, mode 0600) when the file is missing.
+pub fn load_or_create_key(path: &Path) -> Result<Vec<u8>, ConfigError> {
+    let io_err = |source| ConfigError::KeyFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let key = text.trim().as_bytes().to_vec();
+            if key.len() < MIN_JWT_SECRET_BYTES {
+                return Err(ConfigError::KeyFileTooShort(path.to_path_buf()));
+            }
+            Ok(key)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            use rand::RngCore;
+            use std::io::Write;
+            let mut bytes = [0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut bytes);
+            let key = hex::encode(bytes);
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(io_err)?;
+            }
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            let mut file = options.open(path).map_err(io_err)?;
+            file.write_all(key.as_bytes()).map_err(io_err)?;
+            file.sync_all().map_err(io_err)?;
+            Ok(key.into_bytes())
+        }
+        Err(e) => Err(io_err(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_path_is_read_from_every_url_form() {
+        assert_eq!(
+            sqlite_path("sqlite://migraine-diary.db?mode=rwc"),
+            Some(PathBuf::from("migraine-diary.db"))
+        );
+        assert_eq!(
+            sqlite_path("sqlite:///var/lib/md/x.db"),
+            Some(PathBuf::from("/var/lib/md/x.db"))
+        );
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("postgres://localhost/test"), None);
+    }
+
+    #[test]
+    fn generated_key_is_reused_and_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join("k.key");
+        let first = load_or_create_key(&path).unwrap();
+        let second = load_or_create_key(&path).unwrap();
+        assert_eq!(first, second);
+        assert_eq!(first.len(), 64);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn short_secret_is_refused() {
+        let args = ServeArgs {
+            database: DatabaseArgs::for_url("sqlite::memory:"),
+            bind: "127.0.0.1:0".into(),
+            jwt_secret: Some("short".into()),
+            jwt_key_file: None,
+            access_token_ttl_secs: 900,
+            refresh_token_ttl_days: 30,
+        };
+        assert!(matches!(
+            args.auth_settings(),
+            Err(ConfigError::SecretTooShort(5))
+        ));
+    }
+}

@@ -1,0 +1,28 @@
+//! Pure clinical logic: day classification, windows, before/after comparisons, periods and
+//! cohorts, exactly as `DOMAIN.md` defines them.
+//!
+//! Plain values in, plain values out: no HTTP, no SQL and no clock. "Today" and the patient's
+//! time zone are arguments, so every rule is a unit test with the numbers of DOMAIN.md.
+
+pub mod classify;
+pub mod cohort;
+pub mod diary;
+pub mod periods;
+pub mod range;
+pub mod treatment;
+pub mod window;
+
+pub use classify::{classify, Classification};
+pub use cohort::{pool_outcomes, CohortOutcome};
+pub use diary::{DayRecord, HeadacheFeatures, MedicationClass, MedicationClassSet};
+pub use periods::{day_classes, split_periods, DayClass, Period};
+pub use range::DateRange;
+pub use treatment::{
+    overlapping_treatments, treatment_day, treatment_outcome, OutcomeChange, TreatmentOutcome,
+    TreatmentWindows, DEFAULT_FOLLOWUP_WINDOWS, DEFAULT_WINDOW_DAYS, MAX_FOLLOWUP_WINDOWS,
+    MAX_WINDOW_DAYS, MIN_WINDOW_DAYS,
+};
+pub use window::{WindowStats, SUFFICIENT_COMPLETION};
+
+#[cfg(test)]
+mod tests;

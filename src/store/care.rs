@@ -1,0 +1,131 @@
+//! The care team: invites and the patient–clinician links that grant a clinician access.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use super::entities::{care_invite, care_link, user};
+
+pub use care_invite::Model as InviteRow;
+
+pub async fn create_invite(
+    db: &impl ConnectionTrait,
+    clinician_id: Uuid,
+    code_hash: String,
+    expires_at: DateTime<Utc>,
+) -> Result<InviteRow, sea_orm::DbErr> {
+    care_invite::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        clinician_id: Set(clinician_id),
+        code_hash: Set(code_hash),
+        expires_at: Set(expires_at),
+        created_at: Set(Utc::now()),
+        used_at: Set(None),
+        used_by: Set(None),
+    }
+    .insert(db)
+    .await
+}
+
+pub async fn find_invite(
+    db: &impl ConnectionTrait,
+    code_hash: &str,
+) -> Result<Option<InviteRow>, sea_orm::DbErr> {
+    care_invite::Entity::find()
+        .filter(care_invite::Column::CodeHash.eq(code_hash))
+        .one(db)
+        .await
+}
+
+/// Spends an invite; false when someone else spent it first.
+pub async fn spend_invite(
+    db: &impl ConnectionTrait,
+    invite_id: Uuid,
+    patient_id: Uuid,
+) -> Result<bool, sea_orm::DbErr> {
+    let result = care_invite::Entity::update_many()
+        .col_expr(care_invite::Column::UsedAt, Expr::value(Utc::now()))
+        .col_expr(care_invite::Column::UsedBy, Expr::value(patient_id))
+        .filter(care_invite::Column::Id.eq(invite_id))
+        .filter(care_invite::Column::UsedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+pub async fn find_link(
+    db: &impl ConnectionTrait,
+    patient_id: Uuid,
+    clinician_id: Uuid,
+) -> Result<Option<care_link::Model>, sea_orm::DbErr> {
+    care_link::Entity::find_by_id((patient_id, clinician_id))
+        .one(db)
+        .await
+}
+
+pub async fn is_linked(
+    db: &impl ConnectionTrait,
+    patient_id: Uuid,
+    clinician_id: Uuid,
+) -> Result<bool, sea_orm::DbErr> {
+    Ok(find_link(db, patient_id, clinician_id).await?.is_some())
+}
+
+pub async fn link(
+    db: &impl ConnectionTrait,
+    patient_id: Uuid,
+    clinician_id: Uuid,
+) -> Result<care_link::Model, sea_orm::DbErr> {
+    care_link::ActiveModel {
+        patient_id: Set(patient_id),
+        clinician_id: Set(clinician_id),
+        created_at: Set(Utc::now()),
+    }
+    .insert(db)
+    .await
+}
+
+/// Removes a link; false when there was none.
+pub async fn unlink(
+    db: &impl ConnectionTrait,
+    patient_id: Uuid,
+    clinician_id: Uuid,
+) -> Result<bool, sea_orm::DbErr> {
+    let result = care_link::Entity::delete_by_id((patient_id, clinician_id))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// A patient's clinicians, ordered by clinician id, after `after` (keyset pagination).
+pub async fn list_clinicians(
+    db: &impl ConnectionTrait,
+    patient_id: Uuid,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<(care_link::Model, user::Model)>, sea_orm::DbErr> {
+    let mut links = care_link::Entity::find()
+        .filter(care_link::Column::PatientId.eq(patient_id))
+        .order_by_asc(care_link::Column::ClinicianId)
+        .limit(limit);
+    if let Some(after) = after {
+        links = links.filter(care_link::Column::ClinicianId.gt(after));
+    }
+    let links = links.all(db).await?;
+    let ids: Vec<Uuid> = links.iter().map(|l| l.clinician_id).collect();
+    let users = user::Entity::find()
+        .filter(user::Column::Id.is_in(ids))
+        .all(db)
+        .await?;
+    Ok(links
+        .into_iter()
+        .filter_map(|link| {
+            let u = users.iter().find(|u| u.id == link.clinician_id)?.clone();
+            Some((link, u))
+        })
+        .collect())
+}

@@ -1,0 +1,291 @@
+//! Diary entries: one row per patient per date, read by date range.
+
+use chrono::{NaiveDate, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use super::entities::diary_entry;
+use crate::domain::diary::{DayRecord, HeadacheFeatures, MedicationClassSet};
+
+pub use diary_entry::Model as DiaryRow;
+
+/// The stored content of one day, as the API validated it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DiaryContent {
+    pub peak_pain: i16,
+    pub headache_hours: Option<f64>,
+    pub feature_flags: i32,
+    pub medication_class_flags: i32,
+    pub acute_medications_json: String,
+    pub disability: Option<String>,
+    pub notes: Option<String>,
+}
+
+impl DiaryContent {
+    fn same_as(&self, row: &DiaryRow) -> bool {
+        self.peak_pain == row.peak_pain
+            && self.headache_hours == row.headache_hours
+            && self.feature_flags == row.feature_flags
+            && self.medication_class_flags == row.medication_class_flags
+            && self.acute_medications_json == row.acute_medications
+            && self.disability == row.disability
+            && self.notes == row.notes
+    }
+}
+
+/// The `If-Match` precondition of a write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Precondition {
+    /// No `If-Match`: write unconditionally.
+    None,
+    /// `If-Match: *`: the entry must exist.
+    Exists,
+    /// `If-Match: "N"`: the entry must be at version N.
+    Version(i32),
+}
+
+impl Precondition {
+    fn holds(self, current: Option<&DiaryRow>) -> bool {
+        match (self, current) {
+            (Self::None, _) => true,
+            (Self::Exists, found) => found.is_some(),
+            (Self::Version(v), Some(row)) => row.version == v,
+            (Self::Version(_), None) => false,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("precondition failed")]
+    PreconditionFailed,
+    #[error(transparent)]
+    Db(#[from] sea_orm::DbErr),
+}
+
+/// How an upsert ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Upserted {
+    Created,
+    Replaced,
+    /// Same content as stored: nothing written, version unchanged (a retried sync is free).
+    Unchanged,
+}
+
+pub async fn get(
+    db: &impl ConnectionTrait,
+    patient_id: Uuid,
+    date: NaiveDate,
+) -> Result<Option<DiaryRow>, sea_orm::DbErr> {
+    diary_entry::Entity::find()
+        .filter(diary_entry::Column::PatientId.eq(patient_id))
+        .filter(diary_entry::Column::EntryDate.eq(date))
+        .one(db)
+        .await
+}
+
+/// Inserts or replaces the entry of one day; call inside a write transaction.
+pub async fn upsert(
+    db: &impl ConnectionTrait,
+    patient_id: Uuid,
+    date: NaiveDate,
+    content: DiaryContent,
+    precondition: Precondition,
+) -> Result<(DiaryRow, Upserted), WriteError> {
+    let current = get(db, patient_id, date).await?;
+    if !precondition.holds(current.as_ref()) {
+        return Err(WriteError::PreconditionFailed);
+    }
+    let now = Utc::now();
+    match current {
+        Some(row) if content.same_as(&row) => Ok((row, Upserted::Unchanged)),
+        Some(row) => {
+            let version = row.version + 1;
+            let mut active: diary_entry::ActiveModel = row.into();
+            active.peak_pain = Set(content.peak_pain);
+            active.headache_hours = Set(content.headache_hours);
+            active.feature_flags = Set(content.feature_flags);
+            active.medication_class_flags = Set(content.medication_class_flags);
+            active.acute_medications = Set(content.acute_medications_json);
+            active.disability = Set(content.disability);
+            active.notes = Set(content.notes);
+            active.version = Set(version);
+            active.updated_at = Set(now);
+            Ok((active.update(db).await?, Upserted::Replaced))
+        }
+        None => {
+            let row = diary_entry::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                patient_id: Set(patient_id),
+                entry_date: Set(date),
+                peak_pain: Set(content.peak_pain),
+                headache_hours: Set(content.headache_hours),
+                feature_flags: Set(content.feature_flags),
+                medication_class_flags: Set(content.medication_class_flags),
+                acute_medications: Set(content.acute_medications_json),
+                disability: Set(content.disability),
+                notes: Set(content.notes),
+                version: Set(1),
+                created_at: Set(now),
+                updated_at: Set(now),
+            };
+            Ok((row.insert(db).await?, Upserted::Created))
+        }
+    }
+}
+
+/// Deletes the entry of one day; `Ok(false)` when there was none.
+pub async fn delete(
+    db: &impl ConnectionTrait,
+    patient_id: Uuid,
+    date: NaiveDate,
+    precondition: Precondition,
+) -> Result<bool, WriteError> {
+    let current = get(db, patient_id, date).await?;
+    let Some(row) = current else {
+        return match precondition {
+            Precondition::None => Ok(false),
+            _ => Err(WriteError::PreconditionFailed),
+        };
+    };
+    if !precondition.holds(Some(&row)) {
+        return Err(WriteError::PreconditionFailed);
+    }
+    diary_entry::Entity::delete_by_id(row.id).exec(db).await?;
+    Ok(true)
+}
+
+/// Entries in `from..=to` ordered by date, after the date `after` (keyset pagination).
+pub async fn list_range(
+    db: &impl ConnectionTrait,
+    patient_id: Uuid,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    after: Option<NaiveDate>,
+    limit: u64,
+) -> Result<Vec<DiaryRow>, sea_orm::DbErr> {
+    let mut query = diary_entry::Entity::find()
+        .filter(diary_entry::Column::PatientId.eq(patient_id))
+        .order_by_asc(diary_entry::Column::EntryDate)
+        .limit(limit);
+    if let Some(from) = from {
+        query = query.filter(diary_entry::Column::EntryDate.gte(from));
+    }
+    if let Some(to) = to {
+        query = query.filter(diary_entry::Column::EntryDate.lte(to));
+    }
+    if let Some(after) = after {
+        query = query.filter(diary_entry::Column::EntryDate.gt(after));
+    }
+    query.all(db).await
+}
+
+/// The few columns a summary needs.
+#[derive(Debug, FromQueryResult)]
+struct DayColumns {
+    patient_id: Uuid,
+    entry_date: NaiveDate,
+    peak_pain: i16,
+    headache_hours: Option<f64>,
+    feature_flags: i32,
+    medication_class_flags: i32,
+}
+
+impl DayColumns {
+    fn into_record(self) -> DayRecord {
+        DayRecord {
+            date: self.entry_date,
+            peak_pain: u8::try_from(self.peak_pain).unwrap_or(0),
+            headache_hours: self.headache_hours,
+            features: HeadacheFeatures::from_bits(u16::try_from(self.feature_flags).unwrap_or(0)),
+            medication_classes: MedicationClassSet::from_bits(
+                u16::try_from(self.medication_class_flags).unwrap_or(0),
+            ),
+        }
+    }
+}
+
+fn day_columns() -> sea_orm::Select<diary_entry::Entity> {
+    diary_entry::Entity::find()
+        .select_only()
+        .column(diary_entry::Column::PatientId)
+        .column(diary_entry::Column::EntryDate)
+        .column(diary_entry::Column::PeakPain)
+        .column(diary_entry::Column::HeadacheHours)
+        .column(diary_entry::Column::FeatureFlags)
+        .column(diary_entry::Column::MedicationClassFlags)
+}
+
+/// One indexed range read: the classification inputs of a patient's days in `from..=to`.
+pub async fn day_records(
+    db: &impl ConnectionTrait,
+    patient_id: Uuid,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<DayRecord>, sea_orm::DbErr> {
+    let rows = day_columns()
+        .filter(diary_entry::Column::PatientId.eq(patient_id))
+        .filter(diary_entry::Column::EntryDate.between(from, to))
+        .order_by_asc(diary_entry::Column::EntryDate)
+        .into_model::<DayColumns>()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(DayColumns::into_record).collect())
+}
+
+/// The days of many patients in one query: `(patient, from..=to)` ranges are merged into one
+/// `patient_id IN (…) AND entry_date BETWEEN min AND max` read, then grouped per patient.
+pub async fn day_records_for_patients(
+    db: &impl ConnectionTrait,
+    patient_ids: &[Uuid],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<std::collections::HashMap<Uuid, Vec<DayRecord>>, sea_orm::DbErr> {
+    let mut out: std::collections::HashMap<Uuid, Vec<DayRecord>> =
+        std::collections::HashMap::new();
+    for chunk in patient_ids.chunks(500) {
+        let rows = day_columns()
+            .filter(diary_entry::Column::PatientId.is_in(chunk.iter().copied()))
+            .filter(diary_entry::Column::EntryDate.between(from, to))
+            .into_model::<DayColumns>()
+            .all(db)
+            .await?;
+        for row in rows {
+            out.entry(row.patient_id).or_default().push(row.into_record());
+        }
+    }
+    Ok(out)
+}
+
+/// The latest entry date of each patient (for the clinician's patient list).
+pub async fn last_entry_dates(
+    db: &impl ConnectionTrait,
+    patient_ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, NaiveDate>, sea_orm::DbErr> {
+    #[derive(Debug, FromQueryResult)]
+    struct Last {
+        patient_id: Uuid,
+        last: Option<NaiveDate>,
+    }
+    let mut out = std::collections::HashMap::new();
+    for chunk in patient_ids.chunks(500) {
+        let rows = diary_entry::Entity::find()
+            .select_only()
+            .column(diary_entry::Column::PatientId)
+            .column_as(diary_entry::Column::EntryDate.max(), "last")
+            .filter(diary_entry::Column::PatientId.is_in(chunk.iter().copied()))
+            .group_by(diary_entry::Column::PatientId)
+            .into_model::<Last>()
+            .all(db)
+            .await?;
+        for row in rows {
+            if let Some(last) = row.last {
+                out.insert(row.patient_id, last);
+            }
+        }
+    }
+    Ok(out)
+}

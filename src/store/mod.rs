@@ -1,0 +1,130 @@
+//! Persistence: sea-orm entities and the queries the API needs. The only module that speaks SQL.
+//!
+//! SQLite is configured for a server: WAL (readers never block the writer), `synchronous`
+//! FULL by default (an acknowledged commit is on disk), foreign keys on, a busy timeout, and
+//! writes serialized in-process through [`Store::begin_write`] so concurrent requests queue on an
+//! async mutex instead of spinning on `SQLITE_BUSY`. PostgreSQL runs the same code with no gate.
+
+pub mod care;
+pub mod diary;
+pub mod entities;
+pub mod tokens;
+pub mod treatments;
+pub mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::config::{DatabaseArgs, SqliteSync};
+
+/// The database handle shared by every request.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub db: DatabaseConnection,
+    /// SQLite has one writer at a time; queueing writers here is fairer and cheaper than the
+    /// busy handler's sleep-and-retry. `None` on PostgreSQL.
+    write_gate: Option<Arc<Mutex<()>>>,
+}
+
+/// A write transaction, holding the SQLite write gate until it commits or drops.
+pub struct WriteTxn {
+    pub txn: DatabaseTransaction,
+    _gate: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTxn {
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.txn.commit().await
+    }
+}
+
+impl std::ops::Deref for WriteTxn {
+    type Target = DatabaseTransaction;
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}
+
+impl Store {
+    /// Connects, with the settings above. Does not migrate.
+    pub async fn connect(args: &DatabaseArgs) -> Result<Self, DbErr> {
+        let is_sqlite = args.database_url.starts_with("sqlite:");
+        let mut options = ConnectOptions::new(args.database_url.clone());
+        let max = args.max_connections.unwrap_or(if is_sqlite { 8 } else { 16 });
+        options
+            .max_connections(max)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .sqlx_logging(false);
+        if is_sqlite {
+            let sync = match args.sqlite_synchronous {
+                SqliteSync::Full => SqliteSynchronous::Full,
+                SqliteSync::Normal => SqliteSynchronous::Normal,
+            };
+            options.map_sqlx_sqlite_opts(move |o| {
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(sync)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10))
+                    .create_if_missing(true)
+                    .pragma("temp_store", "MEMORY")
+                    .pragma("cache_size", "-4096")
+            });
+        }
+        let db = Database::connect(options).await?;
+        let write_gate = (db.get_database_backend() == DbBackend::Sqlite)
+            .then(|| Arc::new(Mutex::new(())));
+        Ok(Self { db, write_gate })
+    }
+
+    /// Connects and applies pending migrations.
+    pub async fn connect_and_migrate(args: &DatabaseArgs) -> Result<Self, DbErr> {
+        let store = Self::connect(args).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        Migrator::up(&self.db, None).await
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    /// Starts a write transaction (`BEGIN IMMEDIATE` on SQLite, after the write gate).
+    pub async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
+        let gate = match &self.write_gate {
+            Some(gate) => Some(Arc::clone(gate).lock_owned().await),
+            None => None,
+        };
+        let txn = self
+            .db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await?;
+        Ok(WriteTxn { txn, _gate: gate })
+    }
+
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.db.ping().await
+    }
+}
+
+/// True when a database error is a unique-constraint violation (e.g. an email already taken).
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}
