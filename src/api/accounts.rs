@@ -43,7 +43,7 @@ pub struct User {
     pub email: String,
     pub role: Role,
     /// Name to show; null when not set.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     pub display_name: Option<String>,
     /// IANA time zone; diary dates and treatment days are calendar days in this zone.
     pub timezone: String,

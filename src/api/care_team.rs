@@ -47,7 +47,7 @@ pub struct CareInvite {
 pub struct LinkedClinician {
     pub id: Uuid,
     pub email: String,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     pub display_name: Option<String>,
     /// When the patient linked this clinician.
     pub linked_at: DateTime<Utc>,
@@ -58,7 +58,7 @@ pub struct LinkedClinician {
 pub struct LinkedClinicianList {
     pub items: Vec<LinkedClinician>,
     /// Pass as `cursor` for the next page; null on the last page.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     pub next_cursor: Option<String>,
 }
 

@@ -105,8 +105,9 @@ pub struct DiaryEntryInput {
     /// Acute medications taken that day (at most 20).
     #[serde(default)]
     pub acute_medications: Vec<AcuteMedication>,
+    /// How much the headache limited the day; omit when not recorded.
     #[serde(default)]
-    #[schema(value_type = Option<Disability>)]
+    #[schema(nullable = false)]
     pub disability: Option<Disability>,
     /// Free text, at most 2000 characters.
     #[serde(default)]
@@ -129,8 +130,9 @@ pub struct DatedDiaryEntryInput {
     pub features: HeadacheFeatures,
     #[serde(default)]
     pub acute_medications: Vec<AcuteMedication>,
+    /// How much the headache limited the day; omit when not recorded.
     #[serde(default)]
-    #[schema(value_type = Option<Disability>)]
+    #[schema(nullable = false)]
     pub disability: Option<Disability>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
@@ -162,13 +164,15 @@ pub struct DiaryEntry {
     /// Worst pain of the day, 0–10.
     pub peak_pain: u8,
     /// Hours with headache, 0–24; null when not recorded.
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, required = true)]
     pub headache_hours: Option<f64>,
     pub features: HeadacheFeatures,
     pub acute_medications: Vec<AcuteMedication>,
-    #[schema(value_type = Option<Disability>)]
+    /// How much the headache limited the day; omitted when not recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub disability: Option<Disability>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     pub notes: Option<String>,
     /// 1 when created, +1 on each change; the `ETag` is this number in quotes.
     pub version: i32,
@@ -181,7 +185,7 @@ pub struct DiaryEntry {
 pub struct DiaryEntryList {
     pub items: Vec<DiaryEntry>,
     /// Pass as `cursor` for the next page; null on the last page.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     pub next_cursor: Option<String>,
 }
 

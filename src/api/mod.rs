@@ -7,6 +7,7 @@ pub mod care_team;
 pub mod diary;
 pub mod extract;
 pub mod health;
+pub mod outcomes;
 pub mod pagination;
 pub mod patients;
 pub mod treatments;
@@ -46,6 +47,7 @@ use crate::AppState;
         (name = "patients", description = "Patient profiles"),
         (name = "diary", description = "The daily headache diary"),
         (name = "treatments", description = "Treatment events"),
+        (name = "outcomes", description = "Before/after summaries, calendars and cohorts (DOMAIN.md)"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]
@@ -79,6 +81,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(patients::router())
         .merge(diary::router())
         .merge(treatments::router())
+        .merge(outcomes::router())
         .merge(health::router())
 }
 

@@ -118,7 +118,7 @@ pub struct TreatmentInput {
 #[serde(deny_unknown_fields)]
 pub struct TreatmentPatch {
     #[serde(default)]
-    #[schema(value_type = Option<TreatmentKind>)]
+    #[schema(nullable = false)]
     pub kind: Option<TreatmentKind>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
@@ -154,13 +154,13 @@ pub struct Treatment {
     /// The treatment day T: the patient-local date of `started_at` (DOMAIN.md), in the patient's
     /// current time zone. Baseline and post windows are counted from it.
     pub treatment_day: NaiveDate,
-    #[schema(value_type = Option<DateTime<Utc>>)]
+    #[schema(value_type = Option<DateTime<Utc>>, required = true)]
     pub ended_at: Option<DateTime<Utc>>,
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, required = true)]
     pub dose: Option<f64>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     pub dose_unit: Option<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     pub notes: Option<String>,
     pub adverse_events: Vec<String>,
     /// The user (patient or clinician) who recorded it.
@@ -174,7 +174,7 @@ pub struct Treatment {
 pub struct TreatmentList {
     pub items: Vec<Treatment>,
     /// Pass as `cursor` for the next page; null on the last page.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     pub next_cursor: Option<String>,
 }
 

@@ -129,3 +129,61 @@ pub async fn list_clinicians(
         })
         .collect())
 }
+
+/// A clinician's linked patients ordered by patient id, after `after` (keyset pagination).
+pub async fn list_patients(
+    db: &impl ConnectionTrait,
+    clinician_id: Uuid,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<(care_link::Model, user::Model)>, sea_orm::DbErr> {
+    let mut links = care_link::Entity::find()
+        .filter(care_link::Column::ClinicianId.eq(clinician_id))
+        .order_by_asc(care_link::Column::PatientId)
+        .limit(limit);
+    if let Some(after) = after {
+        links = links.filter(care_link::Column::PatientId.gt(after));
+    }
+    let links = links.all(db).await?;
+    let ids: Vec<Uuid> = links.iter().map(|l| l.patient_id).collect();
+    let users = users_by_id(db, &ids).await?;
+    Ok(links
+        .into_iter()
+        .filter_map(|link| {
+            let u = users.get(&link.patient_id)?.clone();
+            Some((link, u))
+        })
+        .collect())
+}
+
+/// Every patient linked to a clinician, with their accounts (for the cohort).
+pub async fn all_patients(
+    db: &impl ConnectionTrait,
+    clinician_id: Uuid,
+) -> Result<Vec<user::Model>, sea_orm::DbErr> {
+    let ids: Vec<Uuid> = care_link::Entity::find()
+        .filter(care_link::Column::ClinicianId.eq(clinician_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|l| l.patient_id)
+        .collect();
+    Ok(users_by_id(db, &ids).await?.into_values().collect())
+}
+
+async fn users_by_id(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, user::Model>, sea_orm::DbErr> {
+    let mut out = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        for u in user::Entity::find()
+            .filter(user::Column::Id.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?
+        {
+            out.insert(u.id, u);
+        }
+    }
+    Ok(out)
+}

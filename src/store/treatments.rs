@@ -134,3 +134,50 @@ pub async fn started_between(
         .all(db)
         .await
 }
+
+/// Treatments of `kind` for any of `patient_ids` that started in `from..to` (one query per 500
+/// patients).
+pub async fn of_kind_for_patients(
+    db: &impl ConnectionTrait,
+    patient_ids: &[Uuid],
+    kind: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<TreatmentRow>, sea_orm::DbErr> {
+    let mut out = Vec::new();
+    for chunk in patient_ids.chunks(500) {
+        let rows = treatment::Entity::find()
+            .filter(treatment::Column::PatientId.is_in(chunk.iter().copied()))
+            .filter(treatment::Column::Kind.eq(kind))
+            .filter(treatment::Column::StartedAt.gte(from))
+            .filter(treatment::Column::StartedAt.lt(to))
+            .all(db)
+            .await?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// The latest treatment (by `started_at`) of each patient.
+pub async fn latest_for_patients(
+    db: &impl ConnectionTrait,
+    patient_ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, TreatmentRow>, sea_orm::DbErr> {
+    let mut out: std::collections::HashMap<Uuid, TreatmentRow> = std::collections::HashMap::new();
+    for chunk in patient_ids.chunks(500) {
+        let rows = treatment::Entity::find()
+            .filter(treatment::Column::PatientId.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?;
+        for row in rows {
+            match out.get(&row.patient_id) {
+                Some(current)
+                    if (current.started_at, current.id) >= (row.started_at, row.id) => {}
+                _ => {
+                    out.insert(row.patient_id, row);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
