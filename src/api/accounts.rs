@@ -218,7 +218,13 @@ async fn register(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
-    let d = draft(&req.email, req.password, req.display_name, req.timezone, |_| {})?;
+    let d = draft(
+        &req.email,
+        req.password,
+        req.display_name,
+        req.timezone,
+        |_| {},
+    )?;
     let row = create_account(
         &state,
         d.email,
@@ -429,6 +435,14 @@ async fn create_user(
             )
         },
     )?;
-    let row = create_account(&state, d.email, d.password, role, d.display_name, d.timezone).await?;
+    let row = create_account(
+        &state,
+        d.email,
+        d.password,
+        role,
+        d.display_name,
+        d.timezone,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(User::from_row(row)?)))
 }

@@ -165,20 +165,29 @@ async fn link_clinician(
         .await?
         .ok_or_else(|| ApiError::validation("code", "is not a valid invite code"))?;
     if invite.used_at.is_some() {
-        return Err(ApiError::Conflict("This invite has been used already.".into()));
+        return Err(ApiError::Conflict(
+            "This invite has been used already.".into(),
+        ));
     }
     if invite.expires_at <= Utc::now() {
-        return Err(ApiError::validation("code", "has expired; ask for a new one"));
+        return Err(ApiError::validation(
+            "code",
+            "has expired; ask for a new one",
+        ));
     }
     if care::is_linked(&*txn, caller.id, invite.clinician_id).await? {
-        return Err(ApiError::Conflict("This clinician is linked already.".into()));
+        return Err(ApiError::Conflict(
+            "This clinician is linked already.".into(),
+        ));
     }
     let clinician_row = users::find_by_id(&*txn, invite.clinician_id)
         .await?
         .filter(|u| u.role == Role::Clinician.as_str())
         .ok_or_else(|| ApiError::validation("code", "is not a valid invite code"))?;
     if !care::spend_invite(&*txn, invite.id, caller.id).await? {
-        return Err(ApiError::Conflict("This invite has been used already.".into()));
+        return Err(ApiError::Conflict(
+            "This invite has been used already.".into(),
+        ));
     }
     let link = care::link(&*txn, caller.id, invite.clinician_id).await?;
     txn.commit().await?;

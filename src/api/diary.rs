@@ -39,7 +39,11 @@ pub const EARLIEST_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_diary))
-        .routes(routes!(get_diary_entry, upsert_diary_entry, delete_diary_entry))
+        .routes(routes!(
+            get_diary_entry,
+            upsert_diary_entry,
+            delete_diary_entry
+        ))
         .routes(routes!(batch_upsert_diary))
 }
 
@@ -304,10 +308,8 @@ fn validate_entry(
 
 impl DiaryEntry {
     pub fn from_row(row: DiaryRow) -> ApiResult<Self> {
-        let acute_medications: Vec<AcuteMedication> =
-            serde_json::from_str(&row.acute_medications).map_err(|e| {
-                ApiError::internal(format!("diary entry {} medications: {e}", row.id))
-            })?;
+        let acute_medications: Vec<AcuteMedication> = serde_json::from_str(&row.acute_medications)
+            .map_err(|e| ApiError::internal(format!("diary entry {} medications: {e}", row.id)))?;
         Ok(Self {
             patient_id: row.patient_id,
             date: row.entry_date,

@@ -152,7 +152,10 @@ where
             .await
             .map(|Path(v)| ApiPath(v))
             .map_err(|rejection| {
-                ApiError::BadRequest(format!("Malformed path parameter: {}", rejection.body_text()))
+                ApiError::BadRequest(format!(
+                    "Malformed path parameter: {}",
+                    rejection.body_text()
+                ))
             })
     }
 }

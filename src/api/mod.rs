@@ -13,10 +13,10 @@ pub mod patients;
 pub mod treatments;
 pub mod validate;
 
-use utoipa::openapi::path::Operation;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, Object, OpenApi as OpenApiDoc, Ref, RefOr, Type};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -87,18 +87,66 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The reusable problem responses, by status.
 const PROBLEMS: &[(&str, &str, &str)] = &[
-    ("400", "BadRequest", "Malformed JSON, an unknown field, or a malformed path parameter."),
-    ("401", "Unauthorized", "Missing, invalid or expired token, or bad credentials."),
-    ("403", "Forbidden", "Authenticated, but the operation is not for the caller's role."),
-    ("404", "NotFound", "No such resource, or a patient the caller may not see."),
-    ("409", "Conflict", "The resource exists already or was used already."),
-    ("412", "PreconditionFailed", "`If-Match` does not match the stored version."),
-    ("413", "PayloadTooLarge", "The request body is larger than 2 MiB."),
-    ("415", "UnsupportedMediaType", "The body is not `application/json`."),
-    ("422", "ValidationFailed", "One or more fields are invalid; `errors` names each."),
-    ("429", "TooManyRequests", "Too many attempts; wait `Retry-After` seconds."),
-    ("500", "InternalError", "Unexpected failure; the body carries no internals."),
-    ("503", "ServiceUnavailable", "The database is not reachable."),
+    (
+        "400",
+        "BadRequest",
+        "Malformed JSON, an unknown field, or a malformed path parameter.",
+    ),
+    (
+        "401",
+        "Unauthorized",
+        "Missing, invalid or expired token, or bad credentials.",
+    ),
+    (
+        "403",
+        "Forbidden",
+        "Authenticated, but the operation is not for the caller's role.",
+    ),
+    (
+        "404",
+        "NotFound",
+        "No such resource, or a patient the caller may not see.",
+    ),
+    (
+        "409",
+        "Conflict",
+        "The resource exists already or was used already.",
+    ),
+    (
+        "412",
+        "PreconditionFailed",
+        "`If-Match` does not match the stored version.",
+    ),
+    (
+        "413",
+        "PayloadTooLarge",
+        "The request body is larger than 2 MiB.",
+    ),
+    (
+        "415",
+        "UnsupportedMediaType",
+        "The body is not `application/json`.",
+    ),
+    (
+        "422",
+        "ValidationFailed",
+        "One or more fields are invalid; `errors` names each.",
+    ),
+    (
+        "429",
+        "TooManyRequests",
+        "Too many attempts; wait `Retry-After` seconds.",
+    ),
+    (
+        "500",
+        "InternalError",
+        "Unexpected failure; the body carries no internals.",
+    ),
+    (
+        "503",
+        "ServiceUnavailable",
+        "The database is not reachable.",
+    ),
 ];
 
 /// Operation-specific statuses beyond those every operation of its kind gets.
@@ -152,10 +200,7 @@ pub fn add_problem_responses(doc: &mut OpenApiDoc) {
 }
 
 fn add_to_operation(operation: &mut Operation, has_path_param: bool) {
-    let secured = operation
-        .security
-        .as_ref()
-        .is_some_and(|s| !s.is_empty());
+    let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
     let mut statuses: Vec<&str> = vec!["400", "422", "500"];
     if secured {
         statuses.extend(["401", "403"]);

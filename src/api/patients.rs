@@ -88,8 +88,7 @@ async fn get_patient(
     caller: AuthUser,
     ApiPath(patient_id): ApiPath<Uuid>,
 ) -> ApiResult<Json<PatientProfile>> {
-    let patient =
-        require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
+    let patient = require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
     Ok(Json(patient.into()))
 }
 
@@ -117,14 +116,25 @@ async fn list_patients(
     };
     let db = &state.store.db;
     let rows = care::list_patients(db, caller.id, after, page.limit + 1).await?;
-    let (rows, next_cursor) = paginate(rows, page.limit, |(link, _)| link.patient_id.to_string(), |r| r);
+    let (rows, next_cursor) = paginate(
+        rows,
+        page.limit,
+        |(link, _)| link.patient_id.to_string(),
+        |r| r,
+    );
     let ids: Vec<Uuid> = rows.iter().map(|(link, _)| link.patient_id).collect();
-    let windows: Vec<_> = rows.iter().map(|(_, u)| last_28_days(patient_tz(u))).collect();
+    let windows: Vec<_> = rows
+        .iter()
+        .map(|(_, u)| last_28_days(patient_tz(u)))
+        .collect();
     let (Some(from), Some(to)) = (
         windows.iter().map(|w| w.from).min(),
         windows.iter().map(|w| w.to).max(),
     ) else {
-        return Ok(Json(PatientList { items: vec![], next_cursor }));
+        return Ok(Json(PatientList {
+            items: vec![],
+            next_cursor,
+        }));
     };
     let days = diary::day_records_for_patients(db, &ids, from, to).await?;
     let last_dates = diary::last_entry_dates(db, &ids).await?;

@@ -280,12 +280,12 @@ async fn list_treatments(
     let page = page.into_request()?;
     let after = match page.after.as_deref() {
         None => None,
-        Some(key) => Some(decode_key(key).ok_or_else(|| {
-            ApiError::validation("cursor", "is not a cursor of this list")
-        })?),
+        Some(key) => Some(
+            decode_key(key)
+                .ok_or_else(|| ApiError::validation("cursor", "is not a cursor of this list"))?,
+        ),
     };
-    let patient =
-        require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
+    let patient = require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
     let tz = patient_tz(&patient);
     let rows = treatments::list(&state.store.db, patient_id, after, page.limit + 1).await?;
     let (rows, next_cursor) = paginate(
@@ -349,8 +349,7 @@ async fn get_treatment(
     caller: AuthUser,
     ApiPath((patient_id, treatment_id)): ApiPath<(Uuid, Uuid)>,
 ) -> ApiResult<Json<Treatment>> {
-    let patient =
-        require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
+    let patient = require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
     let row = treatments::get(&state.store.db, patient_id, treatment_id)
         .await?
         .ok_or_else(not_found)?;

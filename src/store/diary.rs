@@ -244,8 +244,7 @@ pub async fn day_records_for_patients(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<std::collections::HashMap<Uuid, Vec<DayRecord>>, sea_orm::DbErr> {
-    let mut out: std::collections::HashMap<Uuid, Vec<DayRecord>> =
-        std::collections::HashMap::new();
+    let mut out: std::collections::HashMap<Uuid, Vec<DayRecord>> = std::collections::HashMap::new();
     for chunk in patient_ids.chunks(500) {
         let rows = day_columns()
             .filter(diary_entry::Column::PatientId.is_in(chunk.iter().copied()))
@@ -254,7 +253,9 @@ pub async fn day_records_for_patients(
             .all(db)
             .await?;
         for row in rows {
-            out.entry(row.patient_id).or_default().push(row.into_record());
+            out.entry(row.patient_id)
+                .or_default()
+                .push(row.into_record());
         }
     }
     Ok(out)

@@ -58,7 +58,9 @@ impl Store {
     pub async fn connect(args: &DatabaseArgs) -> Result<Self, DbErr> {
         let is_sqlite = args.database_url.starts_with("sqlite:");
         let mut options = ConnectOptions::new(args.database_url.clone());
-        let max = args.max_connections.unwrap_or(if is_sqlite { 8 } else { 16 });
+        let max = args
+            .max_connections
+            .unwrap_or(if is_sqlite { 8 } else { 16 });
         options
             .max_connections(max)
             .min_connections(1)
@@ -80,8 +82,8 @@ impl Store {
             });
         }
         let db = Database::connect(options).await?;
-        let write_gate = (db.get_database_backend() == DbBackend::Sqlite)
-            .then(|| Arc::new(Mutex::new(())));
+        let write_gate =
+            (db.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
         Ok(Self { db, write_gate })
     }
 

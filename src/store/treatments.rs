@@ -171,8 +171,7 @@ pub async fn latest_for_patients(
             .await?;
         for row in rows {
             match out.get(&row.patient_id) {
-                Some(current)
-                    if (current.started_at, current.id) >= (row.started_at, row.id) => {}
+                Some(current) if (current.started_at, current.id) >= (row.started_at, row.id) => {}
                 _ => {
                     out.insert(row.patient_id, row);
                 }

@@ -1,0 +1,14 @@
+//! Integration tests: the real router, in process, on a fresh database per test
+//! (SQLite by default; PostgreSQL when `TEST_POSTGRES_URL` is set).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod accounts;
+mod authorization;
+mod care_team;
+mod diary;
+mod openapi;
+mod outcomes;
+mod server;
+mod treatments;

@@ -1,0 +1,300 @@
+//! Builds the real application on a fresh database for each test: a temporary SQLite file by
+//! default, or a fresh PostgreSQL database when `TEST_POSTGRES_URL` is set.
+
+#![allow(dead_code)]
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use migraine_diary::auth::password::hash_blocking;
+use migraine_diary::config::{AuthSettings, DatabaseArgs};
+use migraine_diary::store::users::{self, NewUser};
+use migraine_diary::store::Store;
+use migraine_diary::{app, AppState};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+use uuid::Uuid;
+
+pub const PASSWORD: &str = "correct horse battery";
+pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret-0123";
+
+pub struct TestApp {
+    pub router: Router,
+    pub state: AppState,
+    pub database_url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Resp {
+    /// The fields named by a 422 problem.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn content_type(&self) -> &str {
+        self.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// Asserts a problem+json answer with this status.
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(self.content_type(), "application/problem+json");
+        assert_eq!(self.body["status"], status);
+        assert!(self.body["type"].is_string() && self.body["title"].is_string());
+    }
+
+    #[track_caller]
+    pub fn assert_invalid(&self, field: &str) {
+        self.assert_problem(422);
+        assert!(
+            self.error_fields().iter().any(|f| f == field),
+            "expected {field} in {}",
+            self.body
+        );
+    }
+}
+
+/// A logged-in user.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub id: Uuid,
+    pub email: String,
+    pub token: String,
+    pub refresh: String,
+}
+
+/// Where a fresh database lives.
+async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
+    if let Ok(base) = std::env::var("TEST_POSTGRES_URL") {
+        if !base.is_empty() {
+            let name = format!("md_test_{}", Uuid::new_v4().simple());
+            let admin = Database::connect(&base)
+                .await
+                .expect("connect to TEST_POSTGRES_URL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create test database");
+            admin.close().await.ok();
+            return (replace_database(&base, &name), None);
+        }
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+    (url, Some(dir))
+}
+
+/// `postgres://u@h:p/db?x` with another database name.
+fn replace_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_part_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{}", &base[..host_part_end], name);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        let (database_url, dir) = fresh_database().await;
+        let store = Store::connect_and_migrate(&DatabaseArgs::for_url(database_url.clone()))
+            .await
+            .expect("database");
+        let state =
+            AppState::new(store, &AuthSettings::with_secret(SECRET.to_vec())).expect("state");
+        Self {
+            router: app(state.clone()),
+            state,
+            database_url,
+            _dir: dir,
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres")
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Resp {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn request(
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> axum::http::request::Builder {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            builder = builder.header("authorization", format!("Bearer {t}"));
+        }
+        if body.is_some() {
+            builder = builder.header("content-type", "application/json");
+        }
+        builder
+    }
+
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
+        let builder = Self::request(method, path, token, body.as_ref());
+        let body = match body {
+            Some(v) => Body::from(serde_json::to_vec(&v).expect("json")),
+            None => Body::empty(),
+        };
+        self.send(builder.body(body).expect("request")).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Resp {
+        self.call("GET", path, Some(token), None).await
+    }
+
+    pub async fn login(&self, email: &str) -> Actor {
+        let r = self
+            .call(
+                "POST",
+                "/v1/auth/login",
+                None,
+                Some(json!({"email": email, "password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let token = r.body["access_token"].as_str().expect("token").to_owned();
+        let me = self.get("/v1/me", &token).await;
+        Actor {
+            id: me.body["id"].as_str().expect("id").parse().expect("uuid"),
+            email: email.to_owned(),
+            token,
+            refresh: r.body["refresh_token"]
+                .as_str()
+                .expect("refresh")
+                .to_owned(),
+        }
+    }
+
+    pub async fn patient(&self, email: &str, timezone: &str) -> Actor {
+        let r = self
+            .call(
+                "POST",
+                "/v1/auth/register",
+                None,
+                Some(json!({"email": email, "password": PASSWORD, "timezone": timezone})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        self.login(email).await
+    }
+
+    /// An admin or clinician, created as `user create` does.
+    pub async fn staff(&self, role: &str, email: &str) -> Actor {
+        users::create(
+            &self.state.store.db,
+            NewUser {
+                email: email.to_owned(),
+                password_hash: hash_blocking(PASSWORD).expect("hash"),
+                role: role.to_owned(),
+                display_name: Some(format!("Dr {email}")),
+                timezone: "UTC".into(),
+            },
+        )
+        .await
+        .expect("create staff");
+        self.login(email).await
+    }
+
+    /// A clinician linked to `patient` through an invite.
+    pub async fn linked_clinician(&self, email: &str, patient: &Actor) -> Actor {
+        let clinician = self.staff("clinician", email).await;
+        self.link(&clinician, patient).await;
+        clinician
+    }
+
+    pub async fn link(&self, clinician: &Actor, patient: &Actor) {
+        let invite = self
+            .call("POST", "/v1/care-invites", Some(&clinician.token), None)
+            .await;
+        assert_eq!(invite.status, StatusCode::CREATED, "{}", invite.body);
+        let r = self
+            .call(
+                "POST",
+                "/v1/me/clinicians",
+                Some(&patient.token),
+                Some(json!({"code": invite.body["code"]})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+}
+
+/// A diary day with headache features.
+pub fn migraine_day(pain: u8) -> Value {
+    json!({
+        "peak_pain": pain,
+        "headache_hours": 6,
+        "features": {"unilateral": true, "pulsating": true, "nausea": true},
+        "acute_medications": [{"name": "sumatriptan", "class": "triptan", "dose": "50 mg"}],
+        "disability": "moderate",
+        "notes": "woke up with it"
+    })
+}
+
+pub fn calm_day() -> Value {
+    json!({"peak_pain": 0})
+}
