@@ -127,13 +127,7 @@ async fn list_my_clinicians(
 ) -> ApiResult<Json<LinkedClinicianList>> {
     caller.require(Role::Patient)?;
     let page = page.into_request()?;
-    let after = match page.after.as_deref() {
-        None => None,
-        Some(key) => Some(
-            Uuid::parse_str(key)
-                .map_err(|_| ApiError::validation("cursor", "is not a cursor of this list"))?,
-        ),
-    };
+    let after = page.after_id()?;
     let rows = care::list_clinicians(&state.store.db, caller.id, after, page.limit + 1).await?;
     let (items, next_cursor) = paginate(
         rows,

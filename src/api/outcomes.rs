@@ -210,6 +210,18 @@ fn bounded(
     }
 }
 
+/// `window_days`: 7–90, default 28.
+fn window_days_param(value: Option<i64>, errors: &mut Vec<FieldError>) -> u32 {
+    bounded(
+        value,
+        DEFAULT_WINDOW_DAYS,
+        MIN_WINDOW_DAYS,
+        MAX_WINDOW_DAYS,
+        "window_days",
+        errors,
+    )
+}
+
 /// Resolves an optional `from`/`to` pair with defaults; 422 for `from` after `to` or a range
 /// longer than 3 years.
 fn resolve_range(
@@ -266,14 +278,7 @@ async fn treatment_summary(
     ApiQuery(params): ApiQuery<TreatmentSummaryParams>,
 ) -> ApiResult<Json<TreatmentSummary>> {
     let mut errors = Vec::new();
-    let window_days = bounded(
-        params.window_days,
-        DEFAULT_WINDOW_DAYS,
-        MIN_WINDOW_DAYS,
-        MAX_WINDOW_DAYS,
-        "window_days",
-        &mut errors,
-    );
+    let window_days = window_days_param(params.window_days, &mut errors);
     let followup_windows = bounded(
         params.followup_windows,
         DEFAULT_FOLLOWUP_WINDOWS,
@@ -419,14 +424,7 @@ async fn cohort_summary(
 ) -> ApiResult<Json<CohortSummary>> {
     caller.require(Role::Clinician)?;
     let mut errors = Vec::new();
-    let window_days = bounded(
-        params.window_days,
-        DEFAULT_WINDOW_DAYS,
-        MIN_WINDOW_DAYS,
-        MAX_WINDOW_DAYS,
-        "window_days",
-        &mut errors,
-    );
+    let window_days = window_days_param(params.window_days, &mut errors);
     let range = resolve_range(
         params.from,
         params.to,

@@ -62,6 +62,19 @@ impl PageParams {
     }
 }
 
+impl PageRequest {
+    /// The cursor as the id of the last item seen (lists ordered by id).
+    pub fn after_id(&self) -> Result<Option<uuid::Uuid>, ApiError> {
+        self.after
+            .as_deref()
+            .map(|key| {
+                uuid::Uuid::parse_str(key)
+                    .map_err(|_| ApiError::validation("cursor", "is not a cursor of this list"))
+            })
+            .transpose()
+    }
+}
+
 pub fn encode_cursor(key: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.as_bytes())
 }

@@ -15,7 +15,7 @@ use super::pagination::{paginate, PageParams};
 use super::treatments::{patient_tz, Treatment};
 use crate::auth::{require_patient_access, Access, AuthUser, Role};
 use crate::domain::WindowStats;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::store::users::UserRow;
 use crate::store::{care, diary, treatments};
 use crate::AppState;
@@ -107,13 +107,7 @@ async fn list_patients(
 ) -> ApiResult<Json<PatientList>> {
     caller.require(Role::Clinician)?;
     let page = page.into_request()?;
-    let after = match page.after.as_deref() {
-        None => None,
-        Some(key) => Some(
-            Uuid::parse_str(key)
-                .map_err(|_| ApiError::validation("cursor", "is not a cursor of this list"))?,
-        ),
-    };
+    let after = page.after_id()?;
     let db = &state.store.db;
     let rows = care::list_patients(db, caller.id, after, page.limit + 1).await?;
     let (rows, next_cursor) = paginate(
