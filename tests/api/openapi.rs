@@ -124,3 +124,25 @@ async fn health_endpoints_answer() {
     let unknown = app.call("GET", "/v1/nope", None, None).await;
     unknown.assert_problem(404);
 }
+
+#[tokio::test]
+async fn internal_errors_reveal_nothing_and_readiness_fails() {
+    let app = TestApp::new().await;
+    let ana = app.patient("ana@example.org", "UTC").await;
+    app.state.store.db.close_by_ref().await.unwrap();
+    let r = app.get("/v1/me", &ana.token).await;
+    r.assert_problem(500);
+    assert_eq!(r.body["detail"], "An unexpected error occurred.");
+    let text = r.body.to_string().to_lowercase();
+    for leak in ["sql", "select", "pool", "database", "/", "src"] {
+        assert!(
+            !text
+                .replace("urn:migraine-diary:problem:internal", "")
+                .contains(leak),
+            "{leak} in {text}"
+        );
+    }
+    app.call("GET", "/health/ready", None, None)
+        .await
+        .assert_problem(503);
+}
