@@ -97,6 +97,12 @@ pub fn check_text(value: Option<&str>, field: &str, max_chars: usize, problems: 
             field,
             format!("must be at most {max_chars} characters"),
         );
+        // PostgreSQL cannot store NUL in text; no diary needs it.
+        problems.check(
+            !text.contains('\0'),
+            field,
+            "must not contain NUL characters",
+        );
     }
 }
 

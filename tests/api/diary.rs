@@ -407,3 +407,17 @@ async fn a_full_batch_of_400_days_fits() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["items"].as_array().unwrap().len(), 400);
 }
+
+#[tokio::test]
+async fn nul_characters_are_refused_on_every_database() {
+    let app = TestApp::new().await;
+    let ana = app.patient("ana@example.org", "UTC").await;
+    app.call(
+        "PUT",
+        &day_path(&ana, "2026-03-01"),
+        Some(&ana.token),
+        Some(json!({"peak_pain": 2, "notes": "a\u{0}b"})),
+    )
+    .await
+    .assert_invalid("notes");
+}
