@@ -228,8 +228,9 @@ pub fn patient_today(patient: &UserRow) -> NaiveDate {
     }
 }
 
-/// Checks DiaryEntry's rules (API.md) and converts to stored content.
-fn validate_entry(
+/// Checks DiaryEntry's rules (API.md) and converts to stored content (also used by `demo`,
+/// so generated diaries obey exactly the rules the API enforces).
+pub(crate) fn validate_entry(
     date: NaiveDate,
     entry: DiaryEntryInput,
     today: NaiveDate,

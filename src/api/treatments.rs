@@ -208,8 +208,8 @@ impl Treatment {
     }
 }
 
-/// Checks a complete treatment and converts it for the store.
-fn validate(input: TreatmentInput) -> ApiResult<TreatmentContent> {
+/// Checks a complete treatment and converts it for the store (also used by `demo`).
+pub(crate) fn validate(input: TreatmentInput) -> ApiResult<TreatmentContent> {
     let mut p = Problems::new();
     check_required_text(&input.name, "name", 200, &mut p);
     let earliest = Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).single();
