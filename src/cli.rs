@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate`, `user create`, `openapi` (and `demo`).
+//! The command line: `serve`, `migrate`, `user create`, `openapi` and `demo`.
 
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
@@ -10,6 +10,7 @@ use crate::api::validate::{check_password, normalize_display_name, normalize_ema
 use crate::auth::password::hash_blocking;
 use crate::auth::Role;
 use crate::config::{DatabaseArgs, ServeArgs};
+use crate::demo::{self, DemoOptions};
 use crate::store::users::{self, CreateUserError, NewUser};
 use crate::store::Store;
 use crate::{app, openapi_json, AppState};
@@ -32,6 +33,10 @@ pub enum Command {
     User(UserCommand),
     /// Print the OpenAPI document (the JSON that `/openapi.json` serves).
     Openapi,
+    /// Fill a fresh database with a demo clinic: a clinician and patients with a year of diary
+    /// and treatments. Every account's password is MIGRAINE_DIARY_PASSWORD, or the documented
+    /// demo password `demo-password-2026` when it is unset.
+    Demo(DemoArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -52,6 +57,21 @@ pub struct CreateUserArgs {
     /// IANA time zone of the account.
     #[arg(long, default_value = "UTC")]
     pub timezone: String,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DemoArgs {
+    /// Seed of the generator: the same seed on the same day gives the same clinic.
+    #[arg(long, default_value_t = demo::DEFAULT_SEED)]
+    pub seed: u64,
+    /// Number of patients (1–999).
+    #[arg(long, default_value_t = demo::DEFAULT_PATIENTS)]
+    pub patients: u32,
+    /// Days of diary per patient, ending today in the patient's time zone (90–3650).
+    #[arg(long, default_value_t = demo::DEFAULT_DAYS)]
+    pub days: u32,
     #[command(flatten)]
     pub database: DatabaseArgs,
 }
@@ -83,6 +103,7 @@ pub async fn run() -> ExitCode {
             print!("{}", openapi_json());
             Ok(())
         }
+        Command::Demo(args) => seed_demo(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -216,5 +237,44 @@ async fn create_user(args: CreateUserArgs) -> Result<(), String> {
     })?;
     txn.commit().await.map_err(|e| e.to_string())?;
     println!("created {} {} ({})", role.as_str(), user.email, user.id);
+    Ok(())
+}
+
+async fn seed_demo(args: DemoArgs) -> Result<(), String> {
+    let from_env = std::env::var("MIGRAINE_DIARY_PASSWORD").ok();
+    let options = DemoOptions {
+        seed: args.seed,
+        patients: args.patients,
+        days: args.days,
+        password: from_env
+            .clone()
+            .unwrap_or_else(|| demo::DEMO_PASSWORD.to_owned()),
+    };
+    options.check().map_err(|e| e.to_string())?;
+    let store = Store::connect_and_migrate(&args.database)
+        .await
+        .map_err(|e| format!("database: {e}"))?;
+    tracing::info!(database = %describe_database(&args.database), "migrations applied");
+    let report = demo::seed_demo(&store, &options, chrono::Utc::now())
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("Demo clinic in {}", describe_database(&args.database));
+    println!("  clinician: {}", report.clinician_email);
+    for email in &report.patient_emails {
+        println!("  patient:   {email}");
+    }
+    match from_env {
+        Some(_) => println!("  password:  the value of MIGRAINE_DIARY_PASSWORD (every account)"),
+        None => println!("  password:  {} (every account)", demo::DEMO_PASSWORD),
+    }
+    println!(
+        "seeded {} patients, {} diary entries, {} treatments (seed {}, {} days) in {:.1} s",
+        report.patient_emails.len(),
+        report.diary_entries,
+        report.treatments,
+        options.seed,
+        options.days,
+        report.elapsed.as_secs_f64()
+    );
     Ok(())
 }
