@@ -150,7 +150,7 @@ stage_python() {
   "$VENV/bin/openapi-python-client" generate --path "$DOC" --meta none \
     --output-path "$out/migraine_diary_client" --config "$HERE/python/generator.yaml"
   start_server python
-  PYTHONPATH="$out" "$VENV/bin/python" "$HERE/python/flow.py" || { dump_server_log; return 1; }
+  PYTHONPATH="$out" MIGRAINE_DIARY_OPENAPI="$DOC" "$VENV/bin/python" "$HERE/python/flow.py" || { dump_server_log; return 1; }
 }
 
 stage_schemathesis() {
