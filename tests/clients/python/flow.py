@@ -152,19 +152,24 @@ def main() -> None:
     entries = []
     for date, pain in zip(week, pains):
         severe = pain >= 6
+        # What was not recorded is left out (UNSET), as an app would.
+        optional: dict[str, Any] = {}
+        if pain:
+            optional["headache_hours"] = float(pain)
+        if severe:
+            optional["disability"] = Disability.MODERATE
+            optional["notes"] = "bad day"
         entries.append(
             DatedDiaryEntryInput(
                 date=date,
                 peak_pain=pain,
-                headache_hours=float(pain) if pain else None,
                 features=HeadacheFeatures(aura=severe, nausea=severe),
                 acute_medications=[
                     AcuteMedication(name="ibuprofen", class_=MedicationClass.NSAID, dose="400 mg")
                 ]
                 if pain >= 3
                 else [],
-                disability=Disability.MODERATE if severe else None,
-                notes="bad day" if severe else None,
+                **optional,
             )
         )
     saved = ok(
@@ -222,6 +227,7 @@ def main() -> None:
     assert day.disability == Disability.MODERATE and day.notes == "bad day"
     zero = ok(get_diary_entry.sync_detailed(patient_id, week[1], client=patient), 200, DiaryEntry)
     assert zero.headache_hours is None and zero.notes is None and zero.acute_medications == []
+    assert not isinstance(zero.disability, Disability)  # null or absent: not recorded
     step("read single days, values and nulls intact")
 
     listed = ok(list_treatments.sync_detailed(patient_id, client=patient), 200, object)

@@ -95,6 +95,8 @@ def setup() -> dict[str, str]:
 def run(role: str, token: str, ids: dict[str, str]) -> bool:
     config = "\n".join(
         [
+            "[cache]",
+            "enabled = false",
             "[headers]",
             f'Authorization = "Bearer {token}"',
             "[parameters]",
