@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{paginate, PageParams};
-use super::validate::{check_required_text, check_text, Problems};
+use super::validate::{check_required_text, check_text, integral, Problems};
 use crate::auth::{require_patient_access, Access, AuthUser};
 use crate::domain::{HeadacheFeatures, MedicationClass, MedicationClassSet};
 use crate::error::{ApiError, ApiResult, FieldError};
@@ -97,6 +97,7 @@ pub struct AcuteMedication {
 #[serde(deny_unknown_fields)]
 pub struct DiaryEntryInput {
     /// Worst pain of the day, 0–10; 0 means no headache that day.
+    #[serde(deserialize_with = "integral")]
     #[schema(minimum = 0, maximum = 10)]
     pub peak_pain: i64,
     /// Total hours with headache that day, 0–24; must be absent or 0 when `peak_pain` is 0.
@@ -125,6 +126,7 @@ pub struct DiaryEntryInput {
 pub struct DatedDiaryEntryInput {
     /// The patient-local calendar day (`YYYY-MM-DD`), not after today and not before 2000-01-01.
     pub date: NaiveDate,
+    #[serde(deserialize_with = "integral")]
     #[schema(minimum = 0, maximum = 10)]
     pub peak_pain: i64,
     #[serde(default)]

@@ -69,7 +69,14 @@ pub fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiErro
 }
 
 /// Parses a JSON document with field paths in its errors.
+///
+/// Every request body of the API is a JSON object. serde's derived structs also accept a JSON
+/// array (fields by position), so `[null, null]` would pass as a PATCH body; a body that is not
+/// an object is therefore refused here with 422 naming `body`.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::validation("body", "must be a JSON object"));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
     de.end()
@@ -191,6 +198,13 @@ mod tests {
         assert_eq!(fields(err), vec!["items[1].n"]);
         let err = parse_json::<Outer>(br#"{"items":[{}]}"#).unwrap_err();
         assert_eq!(fields(err), vec!["items[0].n"]);
+    }
+
+    #[test]
+    fn a_body_must_be_an_object_not_an_array() {
+        let err = parse_json::<Inner>(b" [1]").unwrap_err();
+        assert_eq!(fields(err), vec!["body"]);
+        assert!(parse_json::<Inner>(br#"{"n":1}"#).is_ok());
     }
 
     #[test]

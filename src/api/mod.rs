@@ -35,8 +35,9 @@ use crate::AppState;
             instants are RFC 3339. Errors are `application/problem+json` (RFC 9457); a 422 lists \
             every invalid field in `errors`. Lists take `limit` (1–1000, default 100) and \
             `cursor` and answer `{items, next_cursor}`.",
-        license(name = "MIT OR Apache-2.0")
+        license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0")
     ),
+    servers((url = "/", description = "The server that serves this document")),
     modifiers(&BearerAuth),
     components(schemas(Problem, FieldError)),
     tags(
@@ -201,6 +202,11 @@ pub fn add_problem_responses(doc: &mut OpenApiDoc) {
 
 fn add_to_operation(operation: &mut Operation, has_path_param: bool) {
     let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+    if !secured {
+        // Say explicitly that the operation needs no token (`security: []`), so that linters
+        // and generators do not have to guess.
+        operation.security = Some(Vec::new());
+    }
     let mut statuses: Vec<&str> = vec!["400", "422", "500"];
     if secured {
         statuses.extend(["401", "403"]);
