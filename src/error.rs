@@ -40,6 +40,7 @@ pub struct Problem {
     pub detail: String,
     /// Every invalid field (422 only; other problems omit it).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub errors: Option<Vec<FieldError>>,
 }
 

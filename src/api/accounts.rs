@@ -72,10 +72,11 @@ pub struct RegisterRequest {
     /// A valid address; stored lower-case; must not be registered yet.
     pub email: String,
     /// 8–256 characters, no composition rules (NIST SP 800-63B).
+    #[schema(min_length = 8, max_length = 256)]
     pub password: String,
     /// Optional name to show, at most 100 characters.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 100)]
     pub display_name: Option<String>,
     /// IANA time zone of the patient, e.g. `America/Chicago`.
     pub timezone: String,
@@ -120,7 +121,7 @@ pub struct TokenPair {
 pub struct UpdateMeRequest {
     /// New name to show (at most 100 characters); null clears it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 100)]
     pub display_name: Option<Option<String>>,
     /// New IANA time zone. Past diary dates keep their dates; treatment days are recomputed in it.
     #[serde(default)]
@@ -134,11 +135,12 @@ pub struct UpdateMeRequest {
 pub struct CreateUserRequest {
     pub email: String,
     /// 8–256 characters.
+    #[schema(min_length = 8, max_length = 256)]
     pub password: String,
     /// `clinician` or `admin` (patients sign up themselves).
     pub role: Role,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 100)]
     pub display_name: Option<String>,
     /// IANA time zone (default `UTC`).
     #[serde(default)]

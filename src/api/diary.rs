@@ -83,12 +83,13 @@ impl Disability {
 #[serde(deny_unknown_fields)]
 pub struct AcuteMedication {
     /// What was taken, e.g. `sumatriptan` (1–100 characters).
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// Drug class; `triptan`, `ergot`, `gepant` and `ditan` make a migraine-specific medication day.
     pub class: MedicationClass,
     /// Free-text dose, e.g. `50 mg` (at most 50 characters).
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 50)]
     pub dose: Option<String>,
 }
 
@@ -109,6 +110,7 @@ pub struct DiaryEntryInput {
     pub features: HeadacheFeatures,
     /// Acute medications taken that day (at most 20).
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub acute_medications: Vec<AcuteMedication>,
     /// How much the headache limited the day; omit when not recorded.
     #[serde(default)]
@@ -116,7 +118,7 @@ pub struct DiaryEntryInput {
     pub disability: Option<Disability>,
     /// Free text, at most 2000 characters.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub notes: Option<String>,
 }
 
@@ -135,13 +137,14 @@ pub struct DatedDiaryEntryInput {
     #[serde(default)]
     pub features: HeadacheFeatures,
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub acute_medications: Vec<AcuteMedication>,
     /// How much the headache limited the day; omit when not recorded.
     #[serde(default)]
     #[schema(nullable = false)]
     pub disability: Option<Disability>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub notes: Option<String>,
 }
 
@@ -200,6 +203,7 @@ pub struct DiaryEntryList {
 #[serde(deny_unknown_fields)]
 pub struct DiaryBatchRequest {
     /// 1–400 entries with distinct dates.
+    #[schema(min_items = 1, max_items = 400)]
     pub entries: Vec<DatedDiaryEntryInput>,
 }
 
@@ -214,11 +218,16 @@ pub struct DiaryBatchResult {
 #[into_params(parameter_in = Query)]
 pub struct DiaryRangeParams {
     /// First day (inclusive), `YYYY-MM-DD`.
+    #[param(nullable = false)]
     pub from: Option<NaiveDate>,
     /// Last day (inclusive), `YYYY-MM-DD`; not before `from`.
+    #[param(nullable = false)]
     pub to: Option<NaiveDate>,
-    #[param(minimum = 1, maximum = 1000)]
+    /// Page size, 1–1000 (default 100).
+    #[param(minimum = 1, maximum = 1000, nullable = false)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page; omit for the first page.
+    #[param(nullable = false)]
     pub cursor: Option<String>,
 }
 
@@ -458,7 +467,7 @@ async fn get_diary_entry(
     security(("bearer" = [])),
     params(("patient_id" = Uuid, Path, description = "The patient"),
            ("date" = NaiveDate, Path, description = "Patient-local day, `YYYY-MM-DD`"),
-           ("If-Match" = Option<String>, Header, description = "`\"N\"` to save only over version N; `*` only over an existing entry")),
+           ("If-Match" = Option<String>, Header, nullable = false, description = "`\"N\"` to save only over version N; `*` only over an existing entry")),
     request_body = DiaryEntryInput,
     responses(
         (status = 200, description = "Replaced (or unchanged)", body = DiaryEntry,
@@ -499,7 +508,7 @@ async fn upsert_diary_entry(
     security(("bearer" = [])),
     params(("patient_id" = Uuid, Path, description = "The patient"),
            ("date" = NaiveDate, Path, description = "Patient-local day, `YYYY-MM-DD`"),
-           ("If-Match" = Option<String>, Header, description = "`\"N\"` to delete only version N")),
+           ("If-Match" = Option<String>, Header, nullable = false, description = "`\"N\"` to delete only version N")),
     responses((status = 204, description = "Deleted")))]
 async fn delete_diary_entry(
     State(state): State<AppState>,

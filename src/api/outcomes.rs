@@ -44,10 +44,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct TreatmentSummaryParams {
     /// N, the days in the baseline and in each follow-up window: 7–90 (default 28).
-    #[param(minimum = 7, maximum = 90)]
+    #[param(minimum = 7, maximum = 90, nullable = false)]
     pub window_days: Option<i64>,
     /// K, how many consecutive post windows to return in `followup`: 1–3 (default 1).
-    #[param(minimum = 1, maximum = 3)]
+    #[param(minimum = 1, maximum = 3, nullable = false)]
     pub followup_windows: Option<i64>,
 }
 
@@ -55,10 +55,13 @@ pub struct TreatmentSummaryParams {
 #[into_params(parameter_in = Query)]
 pub struct PatientSummaryParams {
     /// First day (inclusive); default: 364 days before `to`.
+    #[param(nullable = false)]
     pub from: Option<NaiveDate>,
     /// Last day (inclusive); default: today in the patient's time zone. At most 3 years after `from`.
+    #[param(nullable = false)]
     pub to: Option<NaiveDate>,
     /// How to split the range: `month` (default), `week` (ISO, Monday–Sunday) or `28d`.
+    #[param(nullable = false)]
     pub period: Option<Period>,
 }
 
@@ -66,8 +69,10 @@ pub struct PatientSummaryParams {
 #[into_params(parameter_in = Query)]
 pub struct DayCalendarParams {
     /// First day (inclusive); default: 27 days before `to`.
+    #[param(nullable = false)]
     pub from: Option<NaiveDate>,
     /// Last day (inclusive); default: today in the patient's time zone. At most 3 years after `from`.
+    #[param(nullable = false)]
     pub to: Option<NaiveDate>,
 }
 
@@ -77,11 +82,13 @@ pub struct CohortParams {
     /// The treatment kind to pool.
     pub kind: TreatmentKind,
     /// N, the days in the baseline and post windows: 7–90 (default 28).
-    #[param(minimum = 7, maximum = 90)]
+    #[param(minimum = 7, maximum = 90, nullable = false)]
     pub window_days: Option<i64>,
     /// Treatments whose treatment day is on or after this date; default: 364 days before `to`.
+    #[param(nullable = false)]
     pub from: Option<NaiveDate>,
     /// …and on or before this date; default: today (UTC). At most 3 years after `from`.
+    #[param(nullable = false)]
     pub to: Option<NaiveDate>,
 }
 

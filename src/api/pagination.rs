@@ -15,9 +15,10 @@ pub const MAX_LIMIT: i64 = 1000;
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Page size, 1–1000 (default 100).
-    #[param(minimum = 1, maximum = 1000)]
+    #[param(minimum = 1, maximum = 1000, nullable = false)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page; omit for the first page.
+    #[param(nullable = false)]
     pub cursor: Option<String>,
 }
 

@@ -89,6 +89,7 @@ impl TreatmentKind {
 pub struct TreatmentInput {
     pub kind: TreatmentKind,
     /// Free text, 1–200 characters, e.g. `metoclopramide 10 mg`.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// When it started (RFC 3339 with offset). Its patient-local date is the treatment day.
     pub started_at: DateTime<Utc>,
@@ -102,14 +103,15 @@ pub struct TreatmentInput {
     pub dose: Option<f64>,
     /// Unit of `dose`, e.g. `mg`, `g`, `mg/kg`, `mg/kg/h` (at most 20 characters).
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 20)]
     pub dose_unit: Option<String>,
     /// Free text, at most 2000 characters.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub notes: Option<String>,
     /// Adverse events observed, e.g. `dissociation` (at most 20, each at most 200 characters).
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub adverse_events: Vec<String>,
 }
 
@@ -121,7 +123,7 @@ pub struct TreatmentPatch {
     #[schema(nullable = false)]
     pub kind: Option<TreatmentKind>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[serde(default)]
     #[schema(value_type = Option<DateTime<Utc>>)]
@@ -133,13 +135,13 @@ pub struct TreatmentPatch {
     #[schema(value_type = Option<f64>, minimum = 0)]
     pub dose: Option<Option<f64>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 20)]
     pub dose_unit: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub notes: Option<Option<String>>,
     #[serde(default)]
-    #[schema(value_type = Option<Vec<String>>)]
+    #[schema(value_type = Option<Vec<String>>, max_items = 20)]
     pub adverse_events: Option<Vec<String>>,
 }
 
