@@ -10,6 +10,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
+use super::strict_json::Strict;
 use crate::error::{ApiError, FieldError};
 
 /// A JSON body, deserialized with field paths in its errors.
@@ -70,15 +71,12 @@ pub fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiErro
 
 /// Parses a JSON document with field paths in its errors.
 ///
-/// Every request body of the API is a JSON object. serde's derived structs also accept a JSON
-/// array (fields by position), so `[null, null]` would pass as a PATCH body; a body that is not
-/// an object is therefore refused here with 422 naming `body`.
+/// Every object of the API is a JSON object: serde's derived structs would also take an array
+/// (fields by position), so [`Strict`] refuses one at any depth, with 422 naming the field
+/// (`body` for the whole body).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
-        return Err(ApiError::validation("body", "must be a JSON object"));
-    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
+    let value = serde_path_to_error::deserialize(Strict(&mut de)).map_err(json_error)?;
     de.end()
         .map_err(|e| ApiError::BadRequest(format!("Malformed JSON: {e}.")))?;
     Ok(value)
@@ -201,10 +199,19 @@ mod tests {
     }
 
     #[test]
-    fn a_body_must_be_an_object_not_an_array() {
+    fn objects_must_be_objects_not_arrays_at_any_depth() {
         let err = parse_json::<Inner>(b" [1]").unwrap_err();
         assert_eq!(fields(err), vec!["body"]);
+        let err = parse_json::<Outer>(br#"{"items":[{"n":1},[2]]}"#).unwrap_err();
+        assert_eq!(fields(err), vec!["items[1]"]);
         assert!(parse_json::<Inner>(br#"{"n":1}"#).is_ok());
+        assert_eq!(
+            parse_json::<Outer>(br#"{"items":[{"n":1},{"n":2}]}"#)
+                .unwrap()
+                .items
+                .len(),
+            2
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod health;
 pub mod outcomes;
 pub mod pagination;
 pub mod patients;
+mod strict_json;
 pub mod treatments;
 pub mod validate;
 
