@@ -17,8 +17,8 @@ use super::pagination::{paginate, PageParams};
 use crate::auth::tokens::digest;
 use crate::auth::{AuthUser, Role};
 use crate::error::{ApiError, ApiResult};
-use crate::store::care;
 use crate::store::users::{self, UserRow};
+use crate::store::{care, is_unique_violation};
 use crate::AppState;
 
 pub const INVITE_VALID_DAYS: i64 = 7;
@@ -106,7 +106,7 @@ async fn create_invite(
 ) -> ApiResult<(StatusCode, Json<CareInvite>)> {
     caller.require(Role::Clinician)?;
     let code = new_code();
-    let expires_at = Utc::now() + Duration::days(INVITE_VALID_DAYS);
+    let expires_at = crate::store::now() + Duration::days(INVITE_VALID_DAYS);
     let txn = state.store.begin_write().await?;
     care::create_invite(&*txn, caller.id, digest(&canonical_code(&code)), expires_at).await?;
     txn.commit().await?;
@@ -183,7 +183,16 @@ async fn link_clinician(
             "This invite has been used already.".into(),
         ));
     }
-    let link = care::link(&*txn, caller.id, invite.clinician_id).await?;
+    let link = care::link(&*txn, caller.id, invite.clinician_id)
+        .await
+        .map_err(|e| {
+            // Two invites of one clinician redeemed at once (PostgreSQL): one wins.
+            if is_unique_violation(&e) {
+                ApiError::Conflict("This clinician is linked already.".into())
+            } else {
+                e.into()
+            }
+        })?;
     txn.commit().await?;
     Ok((
         StatusCode::CREATED,

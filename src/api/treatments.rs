@@ -5,7 +5,7 @@ use std::str::FromStr;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, SubsecRound, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -255,8 +255,9 @@ pub(crate) fn validate(input: TreatmentInput) -> ApiResult<TreatmentContent> {
     Ok(TreatmentContent {
         kind: input.kind.as_str().into(),
         name: input.name.trim().to_owned(),
-        started_at: input.started_at,
-        ended_at: input.ended_at,
+        // Stored at microsecond precision on every backend; answer what a later read returns.
+        started_at: input.started_at.trunc_subsecs(6),
+        ended_at: input.ended_at.map(|t| t.trunc_subsecs(6)),
         dose: input.dose,
         dose_unit: input.dose_unit,
         notes: input.notes,

@@ -23,7 +23,7 @@ pub async fn create_invite(
         clinician_id: Set(clinician_id),
         code_hash: Set(code_hash),
         expires_at: Set(expires_at),
-        created_at: Set(Utc::now()),
+        created_at: Set(super::now()),
         used_at: Set(None),
         used_by: Set(None),
     }
@@ -48,7 +48,7 @@ pub async fn spend_invite(
     patient_id: Uuid,
 ) -> Result<bool, sea_orm::DbErr> {
     let result = care_invite::Entity::update_many()
-        .col_expr(care_invite::Column::UsedAt, Expr::value(Utc::now()))
+        .col_expr(care_invite::Column::UsedAt, Expr::value(super::now()))
         .col_expr(care_invite::Column::UsedBy, Expr::value(patient_id))
         .filter(care_invite::Column::Id.eq(invite_id))
         .filter(care_invite::Column::UsedAt.is_null())
@@ -83,7 +83,7 @@ pub async fn link(
     care_link::ActiveModel {
         patient_id: Set(patient_id),
         clinician_id: Set(clinician_id),
-        created_at: Set(Utc::now()),
+        created_at: Set(super::now()),
     }
     .insert(db)
     .await

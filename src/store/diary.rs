@@ -1,9 +1,9 @@
 //! Diary entries: one row per patient per date, read by date range.
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, Set, TryInsertResult,
 };
 use uuid::Uuid;
 
@@ -88,6 +88,10 @@ pub async fn get(
 }
 
 /// Inserts or replaces the entry of one day; call inside a write transaction.
+///
+/// Safe under concurrent writers on PostgreSQL too (SQLite serializes writers anyway): the insert
+/// is `ON CONFLICT DO NOTHING` (a lost race becomes a replace), and the update only applies to the
+/// version that was read (a lost race under `If-Match` becomes 412, otherwise it retries).
 pub async fn upsert(
     db: &impl ConnectionTrait,
     patient_id: Uuid,
@@ -95,46 +99,91 @@ pub async fn upsert(
     content: DiaryContent,
     precondition: Precondition,
 ) -> Result<(DiaryRow, Upserted), WriteError> {
-    let current = get(db, patient_id, date).await?;
+    let mut current = get(db, patient_id, date).await?;
     if !precondition.holds(current.as_ref()) {
         return Err(WriteError::PreconditionFailed);
     }
-    let now = Utc::now();
-    match current {
-        Some(row) if content.same_as(&row) => Ok((row, Upserted::Unchanged)),
-        Some(row) => {
-            let version = row.version + 1;
-            let mut active: diary_entry::ActiveModel = row.into();
-            active.peak_pain = Set(content.peak_pain);
-            active.headache_hours = Set(content.headache_hours);
-            active.feature_flags = Set(content.feature_flags);
-            active.medication_class_flags = Set(content.medication_class_flags);
-            active.acute_medications = Set(content.acute_medications_json);
-            active.disability = Set(content.disability);
-            active.notes = Set(content.notes);
-            active.version = Set(version);
-            active.updated_at = Set(now);
-            Ok((active.update(db).await?, Upserted::Replaced))
+    // Two rounds at most: a concurrent writer can win the insert or the update once.
+    for _ in 0..3 {
+        let now = super::now();
+        let row = match current.take() {
+            Some(row) => row,
+            None => {
+                let row = DiaryRow {
+                    id: Uuid::now_v7(),
+                    patient_id,
+                    entry_date: date,
+                    peak_pain: content.peak_pain,
+                    headache_hours: content.headache_hours,
+                    feature_flags: content.feature_flags,
+                    medication_class_flags: content.medication_class_flags,
+                    acute_medications: content.acute_medications_json.clone(),
+                    disability: content.disability.clone(),
+                    notes: content.notes.clone(),
+                    version: 1,
+                    created_at: now,
+                    updated_at: now,
+                };
+                let inserted = diary_entry::Entity::insert(row.clone().into_active_model())
+                    .on_conflict_do_nothing_on([
+                        diary_entry::Column::PatientId,
+                        diary_entry::Column::EntryDate,
+                    ])
+                    .exec_without_returning(db)
+                    .await?;
+                if matches!(inserted, TryInsertResult::Inserted(n) if n > 0) {
+                    return Ok((row, Upserted::Created));
+                }
+                // Another request created the day first; replace it (no precondition was
+                // given, or it would have failed above).
+                current = get(db, patient_id, date).await?;
+                continue;
+            }
+        };
+        if content.same_as(&row) {
+            return Ok((row, Upserted::Unchanged));
         }
-        None => {
-            let row = diary_entry::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                patient_id: Set(patient_id),
-                entry_date: Set(date),
-                peak_pain: Set(content.peak_pain),
-                headache_hours: Set(content.headache_hours),
-                feature_flags: Set(content.feature_flags),
-                medication_class_flags: Set(content.medication_class_flags),
-                acute_medications: Set(content.acute_medications_json),
-                disability: Set(content.disability),
-                notes: Set(content.notes),
-                version: Set(1),
-                created_at: Set(now),
-                updated_at: Set(now),
-            };
-            Ok((row.insert(db).await?, Upserted::Created))
+        let updated = DiaryRow {
+            peak_pain: content.peak_pain,
+            headache_hours: content.headache_hours,
+            feature_flags: content.feature_flags,
+            medication_class_flags: content.medication_class_flags,
+            acute_medications: content.acute_medications_json.clone(),
+            disability: content.disability.clone(),
+            notes: content.notes.clone(),
+            version: row.version + 1,
+            updated_at: now,
+            ..row.clone()
+        };
+        let changes = diary_entry::ActiveModel {
+            peak_pain: Set(updated.peak_pain),
+            headache_hours: Set(updated.headache_hours),
+            feature_flags: Set(updated.feature_flags),
+            medication_class_flags: Set(updated.medication_class_flags),
+            acute_medications: Set(updated.acute_medications.clone()),
+            disability: Set(updated.disability.clone()),
+            notes: Set(updated.notes.clone()),
+            version: Set(updated.version),
+            updated_at: Set(updated.updated_at),
+            ..Default::default()
+        };
+        let result = diary_entry::Entity::update_many()
+            .set(changes)
+            .filter(diary_entry::Column::Id.eq(row.id))
+            .filter(diary_entry::Column::Version.eq(row.version))
+            .exec(db)
+            .await?;
+        if result.rows_affected == 1 {
+            return Ok((updated, Upserted::Replaced));
         }
+        if precondition != Precondition::None {
+            return Err(WriteError::PreconditionFailed);
+        }
+        current = get(db, patient_id, date).await?;
     }
+    Err(WriteError::Db(sea_orm::DbErr::Custom(
+        "diary entry kept changing under concurrent writes".into(),
+    )))
 }
 
 /// Deletes the entry of one day; `Ok(false)` when there was none.
@@ -154,8 +203,16 @@ pub async fn delete(
     if !precondition.holds(Some(&row)) {
         return Err(WriteError::PreconditionFailed);
     }
-    diary_entry::Entity::delete_by_id(row.id).exec(db).await?;
-    Ok(true)
+    // Only the version that was checked; a concurrent change in between fails the precondition.
+    let result = diary_entry::Entity::delete_many()
+        .filter(diary_entry::Column::Id.eq(row.id))
+        .filter(diary_entry::Column::Version.eq(row.version))
+        .exec(db)
+        .await?;
+    match (result.rows_affected, precondition) {
+        (1, _) | (_, Precondition::None) => Ok(true),
+        _ => Err(WriteError::PreconditionFailed),
+    }
 }
 
 /// Entries in `from..=to` ordered by date, after the date `after` (keyset pagination).

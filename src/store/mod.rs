@@ -123,6 +123,13 @@ impl Store {
     }
 }
 
+/// The current instant at the precision every backend stores (microseconds), so that what a
+/// write returns equals what a later read returns.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
+}
+
 /// True when a database error is a unique-constraint violation (e.g. an email already taken).
 pub fn is_unique_violation(err: &DbErr) -> bool {
     matches!(

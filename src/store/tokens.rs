@@ -22,7 +22,7 @@ pub async fn insert(
         family_id: Set(family_id),
         token_hash: Set(token_hash),
         expires_at: Set(expires_at),
-        created_at: Set(Utc::now()),
+        created_at: Set(super::now()),
         used_at: Set(None),
         revoked_at: Set(None),
     }
@@ -44,7 +44,7 @@ pub async fn find_by_hash(
 /// concurrent refreshes with one token cannot both succeed.
 pub async fn spend(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, sea_orm::DbErr> {
     let result = refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::UsedAt, Expr::value(Utc::now()))
+        .col_expr(refresh_token::Column::UsedAt, Expr::value(super::now()))
         .filter(refresh_token::Column::Id.eq(id))
         .filter(refresh_token::Column::UsedAt.is_null())
         .filter(refresh_token::Column::RevokedAt.is_null())
@@ -59,7 +59,7 @@ pub async fn revoke_family(
     family_id: Uuid,
 ) -> Result<(), sea_orm::DbErr> {
     refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(super::now()))
         .filter(refresh_token::Column::FamilyId.eq(family_id))
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(db)

@@ -30,7 +30,7 @@ pub async fn insert(
     recorded_by: Uuid,
     content: TreatmentContent,
 ) -> Result<TreatmentRow, sea_orm::DbErr> {
-    let now = Utc::now();
+    let now = super::now();
     treatment::ActiveModel {
         id: Set(Uuid::now_v7()),
         patient_id: Set(patient_id),
@@ -75,7 +75,7 @@ pub async fn update(
     active.dose_unit = Set(content.dose_unit);
     active.notes = Set(content.notes);
     active.adverse_events = Set(content.adverse_events_json);
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(super::now());
     active.update(db).await
 }
 

@@ -1,6 +1,5 @@
 //! Accounts.
 
-use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
@@ -27,7 +26,7 @@ pub enum CreateUserError {
 }
 
 pub async fn create(db: &impl ConnectionTrait, new: NewUser) -> Result<UserRow, CreateUserError> {
-    let now = Utc::now();
+    let now = super::now();
     let row = user::ActiveModel {
         id: Set(Uuid::now_v7()),
         email: Set(new.email),
@@ -78,6 +77,6 @@ pub async fn update_profile(
     if let Some(tz) = timezone {
         row.timezone = Set(tz);
     }
-    row.updated_at = Set(Utc::now());
+    row.updated_at = Set(super::now());
     row.update(db).await
 }

@@ -421,3 +421,39 @@ async fn nul_characters_are_refused_on_every_database() {
     .await
     .assert_invalid("notes");
 }
+
+#[tokio::test]
+async fn concurrent_saves_of_one_new_day_all_land() {
+    let app = TestApp::new().await;
+    let ana = app.patient("ana@example.org", "UTC").await;
+    let path = day_path(&ana, "2026-04-01");
+    let mut tasks = Vec::new();
+    for pain in 1..=8u8 {
+        let router = app.router.clone();
+        let request = TestApp::request("PUT", &path, Some(&ana.token), Some(&json!({})))
+            .body(Body::from(migraine_day(pain).to_string()))
+            .unwrap();
+        tasks.push(tokio::spawn(async move {
+            use tower::ServiceExt;
+            router.oneshot(request).await.unwrap().status().as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 201),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    let read = app.get(&path, &ana.token).await;
+    assert_eq!(
+        read.body["version"], 8,
+        "every save was a change and none was lost"
+    );
+}
