@@ -61,8 +61,11 @@ impl Conn {
         token: Option<&str>,
         body: Option<&[u8]>,
     ) -> Result<Response, HttpError> {
-        match tokio::time::timeout(REQUEST_TIMEOUT, self.request_inner(method, path, token, body))
-            .await
+        match tokio::time::timeout(
+            REQUEST_TIMEOUT,
+            self.request_inner(method, path, token, body),
+        )
+        .await
         {
             Ok(Ok(r)) => Ok(r),
             Ok(Err(e)) => {
@@ -101,7 +104,8 @@ impl Conn {
             self.out.extend_from_slice(b"\r\n");
         }
         if let Some(b) = body {
-            self.out.extend_from_slice(b"content-type: application/json\r\ncontent-length: ");
+            self.out
+                .extend_from_slice(b"content-type: application/json\r\ncontent-length: ");
             self.out.extend_from_slice(b.len().to_string().as_bytes());
             self.out.extend_from_slice(b"\r\n\r\n");
             self.out.extend_from_slice(b);
@@ -161,8 +165,9 @@ impl Conn {
                     }
                 };
                 let size_text = std::str::from_utf8(&self.buf[..line_end]).unwrap_or("");
-                let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
-                    .map_err(|_| HttpError("bad chunk size".into()))?;
+                let size =
+                    usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+                        .map_err(|_| HttpError("bad chunk size".into()))?;
                 self.buf.drain(..line_end + 2);
                 while self.buf.len() < size + 2 {
                     if read_more(stream, &mut self.buf).await? == 0 {
