@@ -50,7 +50,7 @@ fn days(n: u32) -> Vec<DayRecord> {
 }
 
 #[divan::bench]
-fn classify_a_day(bencher: Bencher) {
+fn classify_20_days(bencher: Bencher) {
     let all = days(20);
     bencher.bench(|| {
         for d in &all {

@@ -51,7 +51,7 @@ enum Command {
         email_prefix: String,
     },
     /// Seed through the API, then run the phases.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
 }
 
 #[derive(Parser, Clone)]
@@ -137,7 +137,7 @@ async fn main() {
             })
             .await
         }
-        Command::Run(args) => run(args).await,
+        Command::Run(args) => run(*args).await,
     };
     if let Err(e) = result {
         eprintln!("loadgen: {e}");
