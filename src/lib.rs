@@ -63,6 +63,14 @@ impl AppState {
             )),
         })
     }
+
+    /// Waits for a panel-read permit (see `panel_reads`); hold it while the read runs.
+    pub async fn admit_panel_read(&self) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
+        self.panel_reads
+            .acquire()
+            .await
+            .map_err(|e| ApiError::internal(format!("panel reads closed: {e}")))
+    }
 }
 
 /// The OpenAPI document, exactly as `/openapi.json` serves it.

@@ -430,11 +430,7 @@ async fn cohort_summary(
     ApiQuery(params): ApiQuery<CohortParams>,
 ) -> ApiResult<Json<CohortSummary>> {
     caller.require(Role::Clinician)?;
-    let _admitted = state
-        .panel_reads
-        .acquire()
-        .await
-        .map_err(|e| ApiError::internal(format!("panel reads closed: {e}")))?;
+    let _admitted = state.admit_panel_read().await?;
     let mut errors = Vec::new();
     let window_days = window_days_param(params.window_days, &mut errors);
     let range = resolve_range(

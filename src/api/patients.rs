@@ -106,11 +106,7 @@ async fn list_patients(
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> ApiResult<Json<PatientList>> {
     caller.require(Role::Clinician)?;
-    let _admitted = state
-        .panel_reads
-        .acquire()
-        .await
-        .map_err(|e| ApiError::internal(format!("panel reads closed: {e}")))?;
+    let _admitted = state.admit_panel_read().await?;
     let page = page.into_request()?;
     let after = page.after_id()?;
     let db = &state.store.db;
