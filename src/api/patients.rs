@@ -15,7 +15,7 @@ use super::pagination::{paginate, PageParams};
 use super::treatments::{patient_tz, Treatment};
 use crate::auth::{require_patient_access, Access, AuthUser, Role};
 use crate::domain::WindowStats;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::store::users::UserRow;
 use crate::store::{care, diary, treatments};
 use crate::AppState;
