@@ -38,7 +38,7 @@ pub struct DatabaseArgs {
     /// crash of the process but a power loss may drop the last commits).
     #[arg(long, env = "SQLITE_SYNCHRONOUS", value_enum, default_value = "full")]
     pub sqlite_synchronous: SqliteSync,
-    /// Connection pool size (default: 8 on SQLite, 16 on PostgreSQL).
+    /// Connection pool size (default: 4 on SQLite, 16 on PostgreSQL).
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS")]
     pub max_connections: Option<u32>,
 }
