@@ -87,6 +87,21 @@ pub async fn get(
         .await
 }
 
+/// The entry of one day, locked for the rest of the transaction (`FOR UPDATE` on PostgreSQL, so
+/// concurrent writers of one day take turns; SQLite's writers are serialized already).
+async fn get_for_update(
+    db: &impl ConnectionTrait,
+    patient_id: Uuid,
+    date: NaiveDate,
+) -> Result<Option<DiaryRow>, sea_orm::DbErr> {
+    diary_entry::Entity::find()
+        .filter(diary_entry::Column::PatientId.eq(patient_id))
+        .filter(diary_entry::Column::EntryDate.eq(date))
+        .lock_exclusive()
+        .one(db)
+        .await
+}
+
 /// Inserts or replaces the entry of one day; call inside a write transaction.
 ///
 /// Safe under concurrent writers on PostgreSQL too (SQLite serializes writers anyway): the insert
@@ -99,7 +114,7 @@ pub async fn upsert(
     content: DiaryContent,
     precondition: Precondition,
 ) -> Result<(DiaryRow, Upserted), WriteError> {
-    let mut current = get(db, patient_id, date).await?;
+    let mut current = get_for_update(db, patient_id, date).await?;
     if !precondition.holds(current.as_ref()) {
         return Err(WriteError::PreconditionFailed);
     }
@@ -136,7 +151,7 @@ pub async fn upsert(
                 }
                 // Another request created the day first; replace it (no precondition was
                 // given, or it would have failed above).
-                current = get(db, patient_id, date).await?;
+                current = get_for_update(db, patient_id, date).await?;
                 continue;
             }
         };
@@ -179,7 +194,7 @@ pub async fn upsert(
         if precondition != Precondition::None {
             return Err(WriteError::PreconditionFailed);
         }
-        current = get(db, patient_id, date).await?;
+        current = get_for_update(db, patient_id, date).await?;
     }
     Err(WriteError::Db(sea_orm::DbErr::Custom(
         "diary entry kept changing under concurrent writes".into(),
@@ -193,7 +208,7 @@ pub async fn delete(
     date: NaiveDate,
     precondition: Precondition,
 ) -> Result<bool, WriteError> {
-    let current = get(db, patient_id, date).await?;
+    let current = get_for_update(db, patient_id, date).await?;
     let Some(row) = current else {
         return match precondition {
             Precondition::None => Ok(false),
