@@ -75,16 +75,18 @@ pub enum Upserted {
     Unchanged,
 }
 
+fn one_day(patient_id: Uuid, date: NaiveDate) -> sea_orm::Select<diary_entry::Entity> {
+    diary_entry::Entity::find()
+        .filter(diary_entry::Column::PatientId.eq(patient_id))
+        .filter(diary_entry::Column::EntryDate.eq(date))
+}
+
 pub async fn get(
     db: &impl ConnectionTrait,
     patient_id: Uuid,
     date: NaiveDate,
 ) -> Result<Option<DiaryRow>, sea_orm::DbErr> {
-    diary_entry::Entity::find()
-        .filter(diary_entry::Column::PatientId.eq(patient_id))
-        .filter(diary_entry::Column::EntryDate.eq(date))
-        .one(db)
-        .await
+    one_day(patient_id, date).one(db).await
 }
 
 /// The entry of one day, locked for the rest of the transaction (`FOR UPDATE` on PostgreSQL, so
@@ -94,12 +96,7 @@ async fn get_for_update(
     patient_id: Uuid,
     date: NaiveDate,
 ) -> Result<Option<DiaryRow>, sea_orm::DbErr> {
-    diary_entry::Entity::find()
-        .filter(diary_entry::Column::PatientId.eq(patient_id))
-        .filter(diary_entry::Column::EntryDate.eq(date))
-        .lock_exclusive()
-        .one(db)
-        .await
+    one_day(patient_id, date).lock_exclusive().one(db).await
 }
 
 /// Inserts or replaces the entry of one day; call inside a write transaction.
