@@ -25,6 +25,20 @@ pub struct DiaryContent {
 }
 
 impl DiaryContent {
+    /// `row` with this content in its content columns (ids, version and stamps untouched).
+    fn written_over(&self, row: DiaryRow) -> DiaryRow {
+        DiaryRow {
+            peak_pain: self.peak_pain,
+            headache_hours: self.headache_hours,
+            feature_flags: self.feature_flags,
+            medication_class_flags: self.medication_class_flags,
+            acute_medications: self.acute_medications_json.clone(),
+            disability: self.disability.clone(),
+            notes: self.notes.clone(),
+            ..row
+        }
+    }
+
     fn same_as(&self, row: &DiaryRow) -> bool {
         self.peak_pain == row.peak_pain
             && self.headache_hours == row.headache_hours
@@ -115,27 +129,27 @@ pub async fn upsert(
     if !precondition.holds(current.as_ref()) {
         return Err(WriteError::PreconditionFailed);
     }
-    // Two rounds at most: a concurrent writer can win the insert or the update once.
+    // Bounded retries: with the row locked FOR UPDATE a second round is rare, a third rarer.
     for _ in 0..3 {
         let now = super::now();
         let row = match current.take() {
             Some(row) => row,
             None => {
-                let row = DiaryRow {
+                let row = content.written_over(DiaryRow {
                     id: Uuid::now_v7(),
                     patient_id,
                     entry_date: date,
-                    peak_pain: content.peak_pain,
-                    headache_hours: content.headache_hours,
-                    feature_flags: content.feature_flags,
-                    medication_class_flags: content.medication_class_flags,
-                    acute_medications: content.acute_medications_json.clone(),
-                    disability: content.disability.clone(),
-                    notes: content.notes.clone(),
+                    peak_pain: 0,
+                    headache_hours: None,
+                    feature_flags: 0,
+                    medication_class_flags: 0,
+                    acute_medications: String::new(),
+                    disability: None,
+                    notes: None,
                     version: 1,
                     created_at: now,
                     updated_at: now,
-                };
+                });
                 let inserted = diary_entry::Entity::insert(row.clone().into_active_model())
                     .on_conflict_do_nothing_on([
                         diary_entry::Column::PatientId,
@@ -155,18 +169,11 @@ pub async fn upsert(
         if content.same_as(&row) {
             return Ok((row, Upserted::Unchanged));
         }
-        let updated = DiaryRow {
-            peak_pain: content.peak_pain,
-            headache_hours: content.headache_hours,
-            feature_flags: content.feature_flags,
-            medication_class_flags: content.medication_class_flags,
-            acute_medications: content.acute_medications_json.clone(),
-            disability: content.disability.clone(),
-            notes: content.notes.clone(),
+        let updated = content.written_over(DiaryRow {
             version: row.version + 1,
             updated_at: now,
             ..row.clone()
-        };
+        });
         let changes = diary_entry::ActiveModel {
             peak_pain: Set(updated.peak_pain),
             headache_hours: Set(updated.headache_hours),
