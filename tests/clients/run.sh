@@ -2,18 +2,25 @@
 # Contract conformance of migraine-diary: the one entry point.
 #
 #   bash tests/clients/run.sh            # every stage
-#   bash tests/clients/run.sh lint ts    # only some: doc lint ts python schemathesis
+#   bash tests/clients/run.sh lint ts    # only some: doc lint ts python go generators schemathesis
 #
 # Stages:
 #   doc           openapi/openapi.json is exactly what the server serves (`migraine-diary openapi`)
 #   lint          Redocly CLI lints the committed document (zero errors, zero warnings)
 #   ts            openapi-typescript + openapi-fetch client, `tsc --strict`, scripted flow
 #   python        openapi-python-client client, scripted flow
-#   schemathesis  property-based tests of every operation, as a patient and as a clinician
+#   go            OpenAPI Generator's Go client (default options), compiled, scripted flow
+#   generators    OpenAPI Generator `validate`, then Kotlin, Swift, Dart and C# clients generated
+#                 (not compiled): no warning beyond the 3.1 beta notice, no untyped model field
+#   schemathesis  property-based tests of every operation with every check, as a patient and as
+#                 a clinician
 #
-# Needs only Python 3.11+ with pip and venv, Node 20.19+ with npm, and the Rust toolchain.
-# Tools are installed with pinned versions into tests/clients/.venv and
-# tests/clients/node_modules (both git-ignored). The server binary is $MIGRAINE_DIARY_BIN
+# Needs Python 3.11+ with pip and venv, Node 20.19+ with npm, Java 17+ and the Rust toolchain;
+# the go stage installs Debian's golang-go (apt-get) when `go` is missing, and a missing Java is
+# installed the same way. Tools are installed with pinned versions into tests/clients/.venv and
+# tests/clients/node_modules (both git-ignored); OpenAPI Generator comes from PyPI
+# (openapi-generator-cli, which bundles its jar). No Go module is downloaded: the generated Go
+# client needs only the standard library, and GOPROXY=off keeps it so. The server binary is $MIGRAINE_DIARY_BIN
 # (default target/debug/migraine-diary, built with `cargo build` when missing).
 # Every server is started here, on a free loopback port with a fresh database in a temp dir.
 # Exits non-zero when any stage fails.
@@ -34,7 +41,7 @@ VENV="$HERE/.venv"
 GEN="$HERE/.generated"   # generated clients; never committed
 
 STAGES=("$@")
-[ ${#STAGES[@]} -eq 0 ] && STAGES=(doc lint ts python schemathesis)
+[ ${#STAGES[@]} -eq 0 ] && STAGES=(doc lint ts python go generators schemathesis)
 wants() { local s; for s in "${STAGES[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
 
 declare -a RESULTS=()
@@ -99,10 +106,37 @@ setup_node() {
   echo "node tools: installed into $HERE/node_modules"
 }
 
+# Debian's package, installed as root when the command is missing (`apt-get update` first).
+apt_install() { # $1 = command, $2… = packages
+  local cmd="$1"
+  shift
+  command -v "$cmd" >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" != 0 ]; then
+    echo "$cmd is missing; install Debian's $* (as root: apt-get install $*)" >&2
+    return 1
+  fi
+  echo "installing Debian's $* (apt-get)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+setup_generator() {
+  apt_install java openjdk-17-jre-headless
+  java -version 2>&1 | head -n 1
+  echo "openapi-generator $("$VENV/bin/openapi-generator-cli" version)"
+}
+
+setup_go() {
+  apt_install go golang-go
+  go version
+}
+
 setup() {
   setup_binary
   if wants ts || wants lint; then setup_node; fi
-  if wants python || wants schemathesis; then setup_python; fi
+  if wants python || wants schemathesis || wants go || wants generators; then setup_python; fi
+  if wants go || wants generators; then setup_generator; fi
+  if wants go; then setup_go; fi
 }
 
 # ---- stages -----------------------------------------------------------------------------
@@ -153,6 +187,28 @@ stage_python() {
   PYTHONPATH="$out" MIGRAINE_DIARY_OPENAPI="$DOC" "$VENV/bin/python" "$HERE/python/flow.py" || { dump_server_log; return 1; }
 }
 
+# OpenAPI Generator with default options: check.py generates, then checks the log and models.
+generate() { # $@ = generator names
+  DOC="$DOC" OPENAPI_GENERATOR="$VENV/bin/openapi-generator-cli" \
+    "$VENV/bin/python" "$HERE/generators/check.py" "$GEN" "$@"
+}
+
+stage_go() {
+  generate go
+  # Offline and hermetic: no module download (the client needs none), no toolchain switch, the
+  # build cache inside tests/clients.
+  export GOPROXY=off GOFLAGS=-mod=mod GOSUMDB=off GOTOOLCHAIN=local GOCACHE="$HERE/.go-cache"
+  (cd "$HERE/go" && go vet . && go build -o "$GEN/go-flow" .)
+  echo "go build: the generated client and the flow compile"
+  start_server go
+  "$GEN/go-flow" || { dump_server_log; return 1; }
+}
+
+stage_generators() {
+  "$VENV/bin/openapi-generator-cli" validate -i "$DOC"
+  generate kotlin swift6 dart csharp
+}
+
 stage_schemathesis() {
   start_server schemathesis
   SCHEMATHESIS="$VENV/bin/schemathesis" DOC="$DOC" \
@@ -167,6 +223,8 @@ if [ "$FAILED" -eq 0 ]; then
   wants lint && stage lint stage_lint
   wants ts && stage "typescript client" stage_ts
   wants python && stage "python client" stage_python
+  wants go && stage "go client" stage_go
+  wants generators && stage "kotlin, swift, dart, c# generation" stage_generators
   wants schemathesis && stage schemathesis stage_schemathesis
 fi
 

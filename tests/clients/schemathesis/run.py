@@ -3,14 +3,14 @@
 Run by tests/clients/run.sh against a fresh server (MIGRAINE_DIARY_URL) that has one clinician
 (MIGRAINE_DIARY_CLINICIAN_EMAIL / _PASSWORD). It registers a patient, links the clinician to
 that patient (POST /v1/care-invites, then POST /v1/me/clinicians {code}), gives the patient a
-diary day and a treatment, and then runs Schemathesis over every operation of the document
-twice: authenticated as the clinician, then as the patient. The path parameters `patient_id`
-and `treatment_id` are pinned to that real patient and treatment, so the generated requests
-reach the handlers' real work instead of stopping at 404.
+diary day, and then runs Schemathesis over every operation of the document twice:
+authenticated as the clinician, then as the patient. The path parameters `patient_id` and
+`treatment_id` are pinned to that real patient and to a treatment made just before each run, so
+the generated requests reach the handlers' real work instead of stopping at 404.
 
-Checks: not_a_server_error, status_code_conformance, content_type_conformance,
-response_schema_conformance (and response_headers_conformance). Phases: examples, coverage,
-fuzzing; EXAMPLES test cases per operation in the fuzzing phase, positive and negative data, a
+Checks: all of them (`--checks all`: not_a_server_error, the conformance checks,
+positive_data_acceptance, negative_data_rejection, the auth and state checks). Phases: examples,
+coverage, fuzzing; EXAMPLES test cases per operation in the fuzzing phase, positive and negative data, a
 fixed seed. Any failure fails the stage.
 """
 
@@ -33,15 +33,9 @@ EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "100"))
 SEED = int(os.environ.get("SCHEMATHESIS_SEED", "20261125"))
 # A bound on each role's run (it is killed after this); with 2 cores a run takes well under it.
 MAX_SECONDS = int(os.environ.get("SCHEMATHESIS_MAX_SECONDS", "300"))
-CHECKS = os.environ.get("SCHEMATHESIS_CHECKS") or ",".join(
-    [
-        "not_a_server_error",
-        "status_code_conformance",
-        "content_type_conformance",
-        "response_schema_conformance",
-        "response_headers_conformance",
-    ]
-)
+# Every check Schemathesis has, including positive_data_acceptance (a request the document
+# allows must not be refused) and negative_data_rejection (one it forbids must be refused).
+CHECKS = os.environ.get("SCHEMATHESIS_CHECKS") or "all"
 REPORT_DIR = Path(__file__).resolve().parent.parent / "schemathesis-report"
 
 
@@ -77,22 +71,23 @@ def setup() -> dict[str, str]:
     call("POST", "/v1/me/clinicians", {"code": code}, token=patient_token)
     pid = patient["id"]
     call("PUT", f"/v1/patients/{pid}/diary/2024-02-29", {"peak_pain": 6, "headache_hours": 5}, token=patient_token)
+    print(f"patient {pid} linked to the clinician", flush=True)
+    return {"patient_id": pid, "patient_token": patient_token, "clinician_token": clinician_token}
+
+
+def new_treatment(ids: dict[str, str], token: str) -> str:
+    """A fresh treatment for one role's run: the run before may have deleted the last one."""
     treatment = call(
         "POST",
-        f"/v1/patients/{pid}/treatments",
+        f"/v1/patients/{ids['patient_id']}/treatments",
         {"kind": "occipital_nerve_block", "name": "GON block", "started_at": "2024-03-01T10:00:00+05:30"},
-        token=clinician_token,
+        token=token,
     )
-    print(f"patient {pid} linked to the clinician; treatment {treatment['id']}", flush=True)
-    return {
-        "patient_id": pid,
-        "treatment_id": treatment["id"],
-        "patient_token": patient_token,
-        "clinician_token": clinician_token,
-    }
+    return treatment["id"]
 
 
 def run(role: str, token: str, ids: dict[str, str]) -> bool:
+    treatment_id = new_treatment(ids, token)
     config = "\n".join(
         [
             "[cache]",
@@ -101,7 +96,7 @@ def run(role: str, token: str, ids: dict[str, str]) -> bool:
             f'Authorization = "Bearer {token}"',
             "[parameters]",
             f'"path.patient_id" = "{ids["patient_id"]}"',
-            f'"path.treatment_id" = "{ids["treatment_id"]}"',
+            f'"path.treatment_id" = "{treatment_id}"',
             "",
         ]
     )
