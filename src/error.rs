@@ -58,6 +58,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("precondition failed: {0}")]
     PreconditionFailed(String),
+    /// The path exists but not with this method; the response keeps axum's `Allow` header.
+    #[error("method not allowed: {0}")]
+    MethodNotAllowed(String),
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("unsupported media type")]
@@ -95,6 +98,7 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -112,6 +116,7 @@ impl ApiError {
             Self::NotFound(_) => ("not-found", "Resource not found"),
             Self::Conflict(_) => ("conflict", "Conflict"),
             Self::PreconditionFailed(_) => ("precondition-failed", "Version mismatch"),
+            Self::MethodNotAllowed(_) => ("method-not-allowed", "Method not allowed"),
             Self::PayloadTooLarge => ("payload-too-large", "Request body too large"),
             Self::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
             Self::Validation(_) => ("validation", "Validation failed"),
@@ -130,6 +135,7 @@ impl ApiError {
             | Self::NotFound(d)
             | Self::Conflict(d)
             | Self::PreconditionFailed(d)
+            | Self::MethodNotAllowed(d)
             | Self::Unavailable(d) => (d.clone(), None),
             Self::PayloadTooLarge => ("The request body exceeds the size limit.".into(), None),
             Self::UnsupportedMediaType => (

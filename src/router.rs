@@ -19,8 +19,8 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{
-    accounts, add_problem_responses, care_team, diary, health, outcomes, patients, treatments,
-    ApiDoc,
+    accounts, add_problem_responses, care_team, contract, diary, health, method_not_allowed,
+    outcomes, patients, treatments, ApiDoc,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -81,6 +81,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
     let (_, mut doc) = api_router().split_for_parts();
     add_problem_responses(&mut doc);
+    contract::apply(&mut doc);
     doc
 }
 
@@ -103,12 +104,14 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 pub fn app(state: AppState) -> Router {
     let (router, mut doc) = api_router().split_for_parts();
     add_problem_responses(&mut doc);
+    contract::apply(&mut doc);
     let x_request_id = HeaderName::from_static("x-request-id");
     router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
         .fallback(not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(method_not_allowed::as_problem))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),

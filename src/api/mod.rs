@@ -4,9 +4,11 @@
 
 pub mod accounts;
 pub mod care_team;
+pub mod contract;
 pub mod diary;
 pub mod extract;
 pub mod health;
+pub mod method_not_allowed;
 pub mod outcomes;
 pub mod pagination;
 pub mod patients;
@@ -36,7 +38,12 @@ use crate::error::{FieldError, Problem, PROBLEM_JSON};
             `cursor` and answer `{items, next_cursor}`.",
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0")
     ),
-    servers((url = "/", description = "The server that serves this document")),
+    // An absolute URL first: generators take the first server as the client's default base URL,
+    // and `/` alone gives Go an empty one and Java/Dart `http://localhost`.
+    servers(
+        (url = "http://127.0.0.1:8080", description = "A local server on the default `--bind` address"),
+        (url = "/", description = "The server that serves this document")
+    ),
     modifiers(&BearerAuth),
     components(schemas(Problem, FieldError)),
     tags(
