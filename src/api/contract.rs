@@ -4,6 +4,8 @@
 //!
 //! - An integer whose stated range fits in 32 bits is `format: int32` (a Rust `i64` field with
 //!   `minimum`/`maximum` of 0–10 would otherwise be int64: `Long` in Kotlin, `int64` in Go).
+//! - A `format: date` string states the `pattern` the server enforces (`YYYY-MM-DD` exactly,
+//!   see [`crate::domain::calendar`]) unless it states a narrower one.
 //! - String enums carry `x-enum-varnames` where a value would make a bad constant name: a value
 //!   starting with a digit (`28d`), or one that another enum also has (`other`); generators such
 //!   as Go's put every enum's constants in one namespace, so two `OTHER`s do not compile.
@@ -17,6 +19,8 @@ use utoipa::openapi::path::Operation;
 use utoipa::openapi::schema::{ArrayItems, KnownFormat, Schema, SchemaFormat, SchemaType, Type};
 use utoipa::openapi::{OpenApi, RefOr};
 use utoipa::Number;
+
+use crate::domain::calendar::ISO_DATE_PATTERN;
 
 /// Constant names for enum values whose default name (the value in upper case) is unusable.
 /// Each schema listed gets `x-enum-varnames` for all its values, in order.
@@ -44,14 +48,14 @@ pub fn apply(doc: &mut OpenApi) {
                     }
                 }
             }
-            visit(schema, &mut narrow_integer);
+            visit(schema, &mut tighten);
         }
         for response in components.responses.values_mut() {
             if let RefOr::T(response) = response {
                 for header in response.headers.values_mut() {
                     if let RefOr::T(header) = header {
                         if let Some(schema) = header.schema.as_mut() {
-                            visit(schema, &mut narrow_integer);
+                            visit(schema, &mut tighten);
                         }
                     }
                 }
@@ -67,7 +71,7 @@ pub fn apply(doc: &mut OpenApi) {
             &mut item.patch,
         ];
         for operation in operations.into_iter().flatten() {
-            visit_operation(operation, &mut narrow_integer);
+            visit_operation(operation, &mut tighten);
         }
     }
 }
@@ -100,6 +104,22 @@ fn number(n: &Number) -> f64 {
         Number::Int(i) => *i as f64,
         Number::UInt(u) => *u as f64,
         Number::Float(f) => *f,
+    }
+}
+
+/// The per-schema rules: integer formats and date patterns.
+fn tighten(schema: &mut Schema) {
+    narrow_integer(schema);
+    date_pattern(schema);
+}
+
+fn date_pattern(schema: &mut Schema) {
+    if let Schema::Object(object) = schema {
+        if object.format == Some(SchemaFormat::KnownFormat(KnownFormat::Date))
+            && object.pattern.is_none()
+        {
+            object.pattern = Some(ISO_DATE_PATTERN.to_owned());
+        }
     }
 }
 

@@ -15,10 +15,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::dates::{iso_date, optional_iso_date, DATE_MESSAGE};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{paginate, PageParams};
 use super::validate::{check_required_text, check_text, integral, Problems};
 use crate::auth::{require_patient_access, Access, AuthUser};
+use crate::domain::calendar::parse_iso_date;
 use crate::domain::{HeadacheFeatures, MedicationClass, MedicationClassSet};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::state::AppState;
@@ -113,7 +115,10 @@ pub struct DiaryEntryInput {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DatedDiaryEntryInput {
-    /// The patient-local calendar day (`YYYY-MM-DD`), not after today and not before 2000-01-01.
+    /// The patient-local calendar day (`YYYY-MM-DD`), not after today and not before 2000-01-01
+    /// (the pattern states the year; "not after today" moves, so only this text says it).
+    #[serde(deserialize_with = "iso_date")]
+    #[schema(pattern = "^2[0-9]{3}-[0-9]{2}-[0-9]{2}$")]
     pub date: NaiveDate,
     #[serde(deserialize_with = "integral")]
     #[schema(minimum = 0, maximum = 10)]
@@ -205,9 +210,11 @@ pub struct DiaryBatchResult {
 #[into_params(parameter_in = Query)]
 pub struct DiaryRangeParams {
     /// First day (inclusive), `YYYY-MM-DD`.
+    #[serde(default, deserialize_with = "optional_iso_date")]
     #[param(nullable = false)]
     pub from: Option<NaiveDate>,
     /// Last day (inclusive), `YYYY-MM-DD`; not before `from`.
+    #[serde(default, deserialize_with = "optional_iso_date")]
     #[param(nullable = false)]
     pub to: Option<NaiveDate>,
     /// Page size, 1–1000 (default 100).
@@ -336,7 +343,8 @@ fn with_etag(status: StatusCode, entry: DiaryEntry) -> Response {
     response
 }
 
-/// Reads `If-Match`: `*`, `"N"` or `W/"N"`. Anything else can never match → 412.
+/// Reads `If-Match`: `*`, `"N"` or `W/"N"` (the header's documented `pattern`). Any other value is malformed (400): it is a client
+/// bug, not a version that happens not to match.
 fn precondition(headers: &HeaderMap) -> ApiResult<Precondition> {
     let Some(value) = headers.get(IF_MATCH) else {
         return Ok(Precondition::None);
@@ -345,15 +353,21 @@ fn precondition(headers: &HeaderMap) -> ApiResult<Precondition> {
     if text == "*" {
         return Ok(Precondition::Exists);
     }
-    let bare = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
-    bare.parse::<i32>()
+    let bare = text.strip_prefix("W/").unwrap_or(text);
+    bare.strip_prefix('"')
+        .and_then(|b| b.strip_suffix('"'))
+        .filter(|n| !n.is_empty() && n.len() <= 9 && n.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|n| n.parse::<i32>().ok())
         .map(Precondition::Version)
-        .map_err(|_| ApiError::PreconditionFailed("If-Match does not match any version.".into()))
+        .ok_or_else(|| {
+            ApiError::BadRequest(
+                "If-Match must be `*` or a quoted version such as `\"3\"` (the ETag).".into(),
+            )
+        })
 }
 
 fn parse_path_date(raw: &str) -> ApiResult<NaiveDate> {
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .map_err(|_| ApiError::validation("date", "must be a calendar date `YYYY-MM-DD`"))
+    parse_iso_date(raw).ok_or_else(|| ApiError::validation("date", DATE_MESSAGE))
 }
 
 fn write_error(err: WriteError) -> ApiError {
@@ -381,7 +395,7 @@ pub(crate) async fn list_diary(
     let mut errors: Vec<FieldError> = Vec::new();
     let page = PageParams {
         limit: params.limit,
-        cursor: params.cursor.clone(),
+        cursor: params.cursor.clone().filter(|c| !c.is_empty()),
     }
     .validate(&mut errors);
     if let (Some(from), Some(to)) = (params.from, params.to) {
@@ -429,7 +443,7 @@ pub(crate) async fn list_diary(
 #[utoipa::path(get, path = "/v1/patients/{patient_id}/diary/{date}", tag = "diary", operation_id = "getDiaryEntry",
     security(("bearer" = [])),
     params(("patient_id" = Uuid, Path, description = "The patient"),
-           ("date" = NaiveDate, Path, description = "Patient-local day, `YYYY-MM-DD`")),
+           ("date" = NaiveDate, Path, pattern = "^2[0-9]{3}-[0-9]{2}-[0-9]{2}$", description = "Patient-local day, `YYYY-MM-DD`, from 2000-01-01 to today in the patient's time zone")),
     responses((status = 200, description = "The entry", body = DiaryEntry,
         headers(("ETag" = String, description = "The entry's version, quoted")))))]
 pub(crate) async fn get_diary_entry(
@@ -453,8 +467,8 @@ pub(crate) async fn get_diary_entry(
 #[utoipa::path(put, path = "/v1/patients/{patient_id}/diary/{date}", tag = "diary", operation_id = "upsertDiaryEntry",
     security(("bearer" = [])),
     params(("patient_id" = Uuid, Path, description = "The patient"),
-           ("date" = NaiveDate, Path, description = "Patient-local day, `YYYY-MM-DD`"),
-           ("If-Match" = Option<String>, Header, nullable = false, description = "`\"N\"` to save only over version N; `*` only over an existing entry")),
+           ("date" = NaiveDate, Path, pattern = "^2[0-9]{3}-[0-9]{2}-[0-9]{2}$", description = "Patient-local day, `YYYY-MM-DD`, from 2000-01-01 to today in the patient's time zone"),
+           ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(\*|(W/)?"[0-9]{1,9}")$"#, description = "`\"N\"` to save only over version N; `*` only over an existing entry")),
     request_body = DiaryEntryInput,
     responses(
         (status = 200, description = "Replaced (or unchanged)", body = DiaryEntry,
@@ -471,10 +485,11 @@ pub(crate) async fn upsert_diary_entry(
     let patient =
         require_patient_access(&state.store.db, caller, patient_id, Access::PatientOnly).await?;
     let date = parse_path_date(&date)?;
-    let condition = precondition(&headers)?;
     let mut problems = Problems::new();
     let content = validate_entry(date, input, patient_today(&patient), "", &mut problems);
     problems.finish()?;
+    // After the body: an invalid body is 422 whatever the header says.
+    let condition = precondition(&headers)?;
     let content = content.ok_or_else(|| ApiError::internal("entry content not serializable"))?;
     let txn = state.store.begin_write().await?;
     let (row, outcome) = diary::upsert(&*txn, patient_id, date, content, condition)
@@ -494,8 +509,8 @@ pub(crate) async fn upsert_diary_entry(
 #[utoipa::path(delete, path = "/v1/patients/{patient_id}/diary/{date}", tag = "diary", operation_id = "deleteDiaryEntry",
     security(("bearer" = [])),
     params(("patient_id" = Uuid, Path, description = "The patient"),
-           ("date" = NaiveDate, Path, description = "Patient-local day, `YYYY-MM-DD`"),
-           ("If-Match" = Option<String>, Header, nullable = false, description = "`\"N\"` to delete only version N")),
+           ("date" = NaiveDate, Path, pattern = "^2[0-9]{3}-[0-9]{2}-[0-9]{2}$", description = "Patient-local day, `YYYY-MM-DD`, from 2000-01-01 to today in the patient's time zone"),
+           ("If-Match" = Option<String>, Header, nullable = false, pattern = r#"^(\*|(W/)?"[0-9]{1,9}")$"#, description = "`\"N\"` to delete only version N")),
     responses((status = 204, description = "Deleted")))]
 pub(crate) async fn delete_diary_entry(
     State(state): State<AppState>,
@@ -628,7 +643,12 @@ mod tests {
         assert_eq!(precondition(&h).unwrap(), Precondition::Version(4));
         h.insert(IF_MATCH, HeaderValue::from_static("*"));
         assert_eq!(precondition(&h).unwrap(), Precondition::Exists);
-        h.insert(IF_MATCH, HeaderValue::from_static("\"abc\""));
-        assert!(precondition(&h).is_err());
+        for bad in ["\"abc\"", "", "3", "\"\"", "\"1234567890\"", "W/3"] {
+            h.insert(IF_MATCH, HeaderValue::from_static(bad));
+            assert!(
+                matches!(precondition(&h), Err(ApiError::BadRequest(_))),
+                "{bad:?}"
+            );
+        }
     }
 }

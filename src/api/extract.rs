@@ -10,6 +10,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
+use super::serde_messages::plain;
 use super::strict_json::Strict;
 use crate::error::{ApiError, FieldError};
 
@@ -63,7 +64,7 @@ pub fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiErro
                 )]);
             }
             let field = if path == "." { "body".into() } else { path };
-            ApiError::Validation(vec![FieldError::new(field, message)])
+            ApiError::Validation(vec![FieldError::new(field, plain(&message))])
         }
         _ => ApiError::BadRequest(format!("Malformed JSON: {message}.")),
     }
@@ -135,8 +136,10 @@ where
             .map_err(|err| {
                 let path = err.path().to_string();
                 let message = err.inner().to_string();
-                let field = quoted_field(&message, "missing field ").unwrap_or(path);
-                ApiError::Validation(vec![FieldError::new(field, message)])
+                match quoted_field(&message, "missing field ") {
+                    Some(field) => ApiError::validation(field, "is required"),
+                    None => ApiError::validation(path, plain(&message)),
+                }
             })
     }
 }

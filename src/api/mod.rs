@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod care_team;
 pub mod contract;
+pub mod dates;
 pub mod diary;
 pub mod extract;
 pub mod health;
@@ -12,6 +13,7 @@ pub mod method_not_allowed;
 pub mod outcomes;
 pub mod pagination;
 pub mod patients;
+pub mod serde_messages;
 mod strict_json;
 pub mod treatments;
 pub mod validate;

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::dates::optional_iso_date;
 use super::diary::patient_today;
 use super::extract::{ApiPath, ApiQuery};
 use super::treatments::{patient_tz, Treatment, TreatmentKind};
@@ -45,9 +46,11 @@ pub struct TreatmentSummaryParams {
 #[into_params(parameter_in = Query)]
 pub struct PatientSummaryParams {
     /// First day (inclusive); default: 364 days before `to`.
+    #[serde(default, deserialize_with = "optional_iso_date")]
     #[param(nullable = false)]
     pub from: Option<NaiveDate>,
     /// Last day (inclusive); default: today in the patient's time zone. At most 3 years after `from`.
+    #[serde(default, deserialize_with = "optional_iso_date")]
     #[param(nullable = false)]
     pub to: Option<NaiveDate>,
     /// How to split the range: `month` (default), `week` (ISO, Monday–Sunday) or `28d`.
@@ -59,9 +62,11 @@ pub struct PatientSummaryParams {
 #[into_params(parameter_in = Query)]
 pub struct DayCalendarParams {
     /// First day (inclusive); default: 27 days before `to`.
+    #[serde(default, deserialize_with = "optional_iso_date")]
     #[param(nullable = false)]
     pub from: Option<NaiveDate>,
     /// Last day (inclusive); default: today in the patient's time zone. At most 3 years after `from`.
+    #[serde(default, deserialize_with = "optional_iso_date")]
     #[param(nullable = false)]
     pub to: Option<NaiveDate>,
 }
@@ -75,9 +80,11 @@ pub struct CohortParams {
     #[param(minimum = 7, maximum = 90, nullable = false)]
     pub window_days: Option<i64>,
     /// Treatments whose treatment day is on or after this date; default: 364 days before `to`.
+    #[serde(default, deserialize_with = "optional_iso_date")]
     #[param(nullable = false)]
     pub from: Option<NaiveDate>,
     /// …and on or before this date; default: today (UTC). At most 3 years after `from`.
+    #[serde(default, deserialize_with = "optional_iso_date")]
     #[param(nullable = false)]
     pub to: Option<NaiveDate>,
 }

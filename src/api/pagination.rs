@@ -36,7 +36,8 @@ impl PageParams {
         if !(1..=MAX_LIMIT).contains(&limit) {
             errors.push(FieldError::new("limit", "must be between 1 and 1000"));
         }
-        let after = match &self.cursor {
+        // `cursor=` (empty) is the first page, as if absent: some clients send every parameter.
+        let after = match self.cursor.as_deref().filter(|c| !c.is_empty()) {
             None => None,
             Some(c) => match decode_cursor(c) {
                 Some(key) => Some(key),

@@ -130,14 +130,15 @@ where
     use serde::de::{Error, Unexpected};
     /// Beyond 2^53 a float no longer holds every integer exactly.
     const EXACT: f64 = 9_007_199_254_740_992.0;
-    let number = <serde_json::Number as serde::Deserialize>::deserialize(de)?;
+    let number = <serde_json::Number as serde::Deserialize>::deserialize(de)
+        .map_err(|_| D::Error::custom("must be an integer"))?;
     if let Some(i) = number.as_i64() {
         return Ok(i);
     }
     match number.as_f64() {
         Some(f) if f.fract() == 0.0 && f.abs() <= EXACT => Ok(f as i64),
         Some(f) => Err(D::Error::invalid_type(Unexpected::Float(f), &"an integer")),
-        None => Err(D::Error::custom("expected an integer")),
+        None => Err(D::Error::custom("must be an integer")),
     }
 }
 

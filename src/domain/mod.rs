@@ -4,6 +4,7 @@
 //! Plain values in, plain values out: no HTTP, no SQL and no clock. "Today" and the patient's
 //! time zone are arguments, so every rule is a unit test with the numbers of docs/clinical-rules.md.
 
+pub mod calendar;
 pub mod classify;
 pub mod cohort;
 pub mod diary;

@@ -43,3 +43,196 @@ async fn an_unsupported_method_is_a_problem_with_allow() {
         .await;
     r.assert_invalid("timezone");
 }
+
+#[tokio::test]
+async fn dates_are_exactly_yyyy_mm_dd_in_paths_queries_and_bodies() {
+    let app = TestApp::new().await;
+    let ana = app.patient("ana@example.org", "UTC").await;
+    let base = format!("/v1/patients/{}", ana.id);
+    let day = json!({"peak_pain": 3});
+    let ok = app
+        .call(
+            "PUT",
+            &format!("{base}/diary/2026-09-09"),
+            Some(&ana.token),
+            Some(day.clone()),
+        )
+        .await;
+    assert!(ok.status.is_success() || ok.status == 422, "{}", ok.body);
+    for bad in [
+        "%2B2026-09-09",
+        "2026-9-9",
+        "%202026-09-09",
+        "2026-09-09%20",
+        "20260909",
+    ] {
+        let r = app
+            .call(
+                "PUT",
+                &format!("{base}/diary/{bad}"),
+                Some(&ana.token),
+                Some(day.clone()),
+            )
+            .await;
+        r.assert_invalid("date");
+        assert_eq!(
+            r.body["errors"][0]["message"],
+            "must be a calendar date `YYYY-MM-DD`"
+        );
+        let r = app.get(&format!("{base}/diary/{bad}"), &ana.token).await;
+        r.assert_invalid("date");
+        let r = app
+            .get(&format!("{base}/diary?from={bad}"), &ana.token)
+            .await;
+        r.assert_invalid("from");
+        let r = app.get(&format!("{base}/days?to={bad}"), &ana.token).await;
+        r.assert_invalid("to");
+    }
+    let r = app
+        .call(
+            "POST",
+            &format!("{base}/diary/batch"),
+            Some(&ana.token),
+            Some(json!({"entries": [{"date": "2024-2-29", "peak_pain": 1}]})),
+        )
+        .await;
+    r.assert_invalid("entries[0].date");
+    let listed = app.get(&format!("{base}/diary"), &ana.token).await;
+    assert_eq!(listed.status, 200);
+    assert!(
+        listed.body["items"].as_array().unwrap().len() <= 1,
+        "nothing else was saved"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_cursor_is_the_first_page() {
+    let app = TestApp::new().await;
+    let ana = app.patient("ana@example.org", "UTC").await;
+    let dr = app.linked_clinician("dr@clinic.example.org", &ana).await;
+    let base = format!("/v1/patients/{}", ana.id);
+    for path in [
+        format!("{base}/diary?cursor="),
+        format!("{base}/treatments?cursor="),
+        "/v1/me/clinicians?cursor=&limit=5".to_owned(),
+    ] {
+        let r = app.get(&path, &ana.token).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+    }
+    let r = app.get("/v1/patients?cursor=", &dr.token).await;
+    assert_eq!(r.body["items"][0]["patient"]["id"], ana.id.to_string());
+    // A cursor that is not one is still refused.
+    app.get(&format!("{base}/diary?cursor=%21%21"), &ana.token)
+        .await
+        .assert_invalid("cursor");
+}
+
+#[tokio::test]
+async fn validation_messages_name_no_rust_types() {
+    let app = TestApp::new().await;
+    let ana = app.patient("ana@example.org", "UTC").await;
+    let base = format!("/v1/patients/{}", ana.id);
+    for (body, field, message) in [
+        (json!([1, 2]), "body", "must be an object"),
+        (json!({"peak_pain": "7"}), "peak_pain", "must be an integer"),
+        (
+            json!({"peak_pain": 3, "features": [true]}),
+            "features",
+            "must be an object",
+        ),
+        (
+            json!({"peak_pain": 3, "features": {"aura": "yes"}}),
+            "features.aura",
+            "must be true or false",
+        ),
+        (
+            json!({"peak_pain": 3, "acute_medications": {}}),
+            "acute_medications",
+            "must be an array",
+        ),
+    ] {
+        let r = app
+            .call(
+                "PUT",
+                &format!("{base}/diary/2024-02-29"),
+                Some(&ana.token),
+                Some(body.clone()),
+            )
+            .await;
+        r.assert_invalid(field);
+        assert_eq!(r.body["errors"][0]["message"], message, "{body}");
+    }
+    let r = app
+        .call(
+            "PUT",
+            &format!("{base}/diary/2024-02-29"),
+            Some(&ana.token),
+            Some(json!({"peak_pain": 3, "disability": "often"})),
+        )
+        .await;
+    r.assert_invalid("disability");
+    let message = r.body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.starts_with("must be one of `none`"), "{message}");
+    let r = app
+        .get(&format!("{base}/diary?limit=ten"), &ana.token)
+        .await;
+    r.assert_invalid("limit");
+    assert_eq!(r.body["errors"][0]["message"], "must be an integer");
+    let r = app
+        .call(
+            "POST",
+            &format!("{base}/treatments"),
+            Some(&ana.token),
+            Some(json!({"kind": "other", "name": "x", "started_at": "yesterday"})),
+        )
+        .await;
+    r.assert_invalid("started_at");
+    for leak in ["struct", "i64", "u8", "DiaryEntryInput", "expected"] {
+        assert!(!r.body.to_string().contains(leak), "{leak}: {}", r.body);
+    }
+}
+
+#[tokio::test]
+async fn the_body_is_validated_before_if_match_and_if_match_must_be_well_formed() {
+    let app = TestApp::new().await;
+    let ana = app.patient("ana@example.org", "UTC").await;
+    let path = format!("/v1/patients/{}/diary/2024-02-29", ana.id);
+    let put = |if_match: &'static str, body: serde_json::Value| {
+        let request = TestApp::request("PUT", &path, Some(&ana.token), Some(&body))
+            .header("if-match", if_match)
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap();
+        app.send(request)
+    };
+    let long_note = json!({"peak_pain": 2, "notes": "x".repeat(2001)});
+    put("", long_note.clone()).await.assert_invalid("notes");
+    put("\"7\"", long_note).await.assert_invalid("notes");
+    for malformed in ["", "7", "\"seven\"", "W/7"] {
+        let r = put(malformed, json!({"peak_pain": 2})).await;
+        r.assert_problem(400);
+        assert!(r.body["detail"].as_str().unwrap().contains("If-Match"));
+    }
+    // Well-formed but stale: 412, and nothing was written.
+    put("\"7\"", json!({"peak_pain": 2}))
+        .await
+        .assert_problem(412);
+    app.get(&path, &ana.token).await.assert_problem(404);
+    let created = put("*", json!({"peak_pain": 2})).await;
+    created.assert_problem(412); // `*`: only over an existing entry
+    let r = app
+        .call(
+            "PUT",
+            &path,
+            Some(&ana.token),
+            Some(json!({"peak_pain": 2})),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    assert_eq!(put("W/\"1\"", json!({"peak_pain": 4})).await.status, 200);
+    let delete = TestApp::request("DELETE", &path, Some(&ana.token), None)
+        .header("if-match", "one")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    app.send(delete).await.assert_problem(400);
+    assert_eq!(app.get(&path, &ana.token).await.body["peak_pain"], 4);
+}
