@@ -16,6 +16,7 @@ use super::validate::{
     check_password, check_timezone, double_option, normalize_display_name, normalize_email,
     Problems,
 };
+use super::{Conflict, TooManyRequests, Unauthorized};
 use crate::auth::tokens::{digest, new_refresh_token};
 use crate::auth::{AuthUser, Role};
 use crate::error::{ApiError, ApiResult};
@@ -203,7 +204,8 @@ pub async fn create_account(
 /// Creates a patient account. Log in afterwards to get tokens.
 #[utoipa::path(post, path = "/v1/auth/register", tag = "auth", operation_id = "registerPatient",
     request_body = RegisterRequest,
-    responses((status = 201, description = "Account created", body = User)))]
+    responses((status = 201, description = "Account created", body = User),
+        (status = 409, response = Conflict)))]
 pub(crate) async fn register(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RegisterRequest>,
@@ -268,7 +270,9 @@ async fn issue_pair(
 /// 15 minutes, further attempts get 429 with `Retry-After`.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", operation_id = "login",
     request_body = LoginRequest,
-    responses((status = 200, description = "Logged in", body = TokenPair)))]
+    responses((status = 200, description = "Logged in", body = TokenPair),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests)))]
 pub(crate) async fn login(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<LoginRequest>,
@@ -304,7 +308,8 @@ fn invalid_refresh() -> ApiError {
 /// a spent one again is treated as theft: it gets 401 and revokes every token of that session.
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", operation_id = "refreshTokens",
     request_body = RefreshRequest,
-    responses((status = 200, description = "New tokens", body = TokenPair)))]
+    responses((status = 200, description = "New tokens", body = TokenPair),
+        (status = 401, response = Unauthorized)))]
 pub(crate) async fn refresh(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RefreshRequest>,
@@ -407,7 +412,8 @@ pub(crate) async fn update_me(
 #[utoipa::path(post, path = "/v1/admin/users", tag = "admin", operation_id = "createUser",
     security(("bearer" = [])),
     request_body = CreateUserRequest,
-    responses((status = 201, description = "Account created", body = User)))]
+    responses((status = 201, description = "Account created", body = User),
+        (status = 409, response = Conflict)))]
 pub(crate) async fn create_user(
     State(state): State<AppState>,
     caller: AuthUser,

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{paginate, PageParams};
+use super::Conflict;
 use crate::auth::tokens::digest;
 use crate::auth::{AuthUser, Role};
 use crate::error::{ApiError, ApiResult};
@@ -137,7 +138,8 @@ pub(crate) async fn list_my_clinicians(
 #[utoipa::path(post, path = "/v1/me/clinicians", tag = "care team", operation_id = "linkClinician",
     security(("bearer" = [])),
     request_body = RedeemInviteRequest,
-    responses((status = 201, description = "Clinician linked", body = LinkedClinician)))]
+    responses((status = 201, description = "Clinician linked", body = LinkedClinician),
+        (status = 409, response = Conflict)))]
 pub(crate) async fn link_clinician(
     State(state): State<AppState>,
     caller: AuthUser,

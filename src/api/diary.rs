@@ -18,6 +18,7 @@ use uuid::Uuid;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{paginate, PageParams};
 use super::validate::{check_required_text, check_text, integral, Problems};
+use super::PreconditionFailed;
 use crate::auth::{require_patient_access, Access, AuthUser};
 use crate::domain::{HeadacheFeatures, MedicationClass, MedicationClassSet};
 use crate::error::{ApiError, ApiResult, FieldError};
@@ -460,7 +461,8 @@ pub(crate) async fn get_diary_entry(
         (status = 200, description = "Replaced (or unchanged)", body = DiaryEntry,
             headers(("ETag" = String, description = "The entry's version, quoted"))),
         (status = 201, description = "Created", body = DiaryEntry,
-            headers(("ETag" = String, description = "The entry's version, quoted")))))]
+            headers(("ETag" = String, description = "The entry's version, quoted"))),
+        (status = 412, response = PreconditionFailed)))]
 pub(crate) async fn upsert_diary_entry(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -496,7 +498,8 @@ pub(crate) async fn upsert_diary_entry(
     params(("patient_id" = Uuid, Path, description = "The patient"),
            ("date" = NaiveDate, Path, description = "Patient-local day, `YYYY-MM-DD`"),
            ("If-Match" = Option<String>, Header, nullable = false, description = "`\"N\"` to delete only version N")),
-    responses((status = 204, description = "Deleted")))]
+    responses((status = 204, description = "Deleted"),
+        (status = 412, response = PreconditionFailed)))]
 pub(crate) async fn delete_diary_entry(
     State(state): State<AppState>,
     caller: AuthUser,
