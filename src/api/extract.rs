@@ -8,10 +8,16 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
+use chrono::NaiveDate;
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
+use super::dates::DATE_MESSAGE;
 use super::serde_messages::plain;
 use super::strict_json::Strict;
+use crate::domain::calendar::parse_iso_date;
+use crate::domain::{PatientId, TreatmentId};
 use crate::error::{ApiError, FieldError};
 
 /// A JSON body, deserialized with field paths in its errors.
@@ -165,6 +171,66 @@ where
                     rejection.body_text()
                 ))
             })
+    }
+}
+
+/// Implements the extractor for a path struct: a malformed id is a 400, like [`ApiPath`].
+macro_rules! path_extractor {
+    ($name:ident) => {
+        impl<S: Send + Sync> FromRequestParts<S> for $name {
+            type Rejection = ApiError;
+
+            async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+                ApiPath::<$name>::from_request_parts(parts, state)
+                    .await
+                    .map(|ApiPath(path)| path)
+            }
+        }
+    };
+}
+
+/// `{patient_id}` of a per-patient route: extracts it and documents it (`params(PatientPath)`).
+#[derive(Debug, Clone, Copy, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct PatientPath {
+    /// The patient
+    #[param(value_type = Uuid)]
+    pub patient_id: PatientId,
+}
+path_extractor!(PatientPath);
+
+/// `{patient_id}/treatments/{treatment_id}`.
+#[derive(Debug, Clone, Copy, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct TreatmentPath {
+    /// The patient
+    #[param(value_type = Uuid)]
+    pub patient_id: PatientId,
+    /// The treatment
+    #[param(value_type = Uuid)]
+    pub treatment_id: TreatmentId,
+}
+path_extractor!(TreatmentPath);
+
+/// `{patient_id}/diary/{date}`. The date stays text here: one that does not parse is a 422
+/// naming `date` ([`DiaryDayPath::day`]), not a 400.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct DiaryDayPath {
+    /// The patient
+    #[param(value_type = Uuid)]
+    pub patient_id: PatientId,
+    /// Patient-local day, `YYYY-MM-DD`, from 2000-01-01 to today in the patient's time zone
+    /// (the pattern states the year; "not after today" moves, so only this text says it).
+    #[param(value_type = NaiveDate, pattern = "^2[0-9]{3}-[0-9]{2}-[0-9]{2}$")]
+    pub date: String,
+}
+path_extractor!(DiaryDayPath);
+
+impl DiaryDayPath {
+    /// The day, strictly `YYYY-MM-DD` (chrono alone also takes `2026-9-9` and `+2026-09-09`).
+    pub fn day(&self) -> Result<NaiveDate, ApiError> {
+        parse_iso_date(&self.date).ok_or_else(|| ApiError::validation("date", DATE_MESSAGE))
     }
 }
 
