@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::extract::ApiJson;
-use super::validate::double_option;
+use super::validate::{double_option, not_null};
 use super::{Conflict, TooManyRequests, Unauthorized};
 use crate::auth::{AuthUser, Role};
 use crate::domain::account::{normalize_display_name, parse_timezone};
@@ -55,7 +55,8 @@ impl From<Account> for User {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
-    /// A valid address; stored lower-case; must not be registered yet.
+    /// A valid address (at most 254 characters); stored lower-case; must not be registered yet.
+    #[schema(format = "email", min_length = 3, max_length = 254)]
     pub email: String,
     /// 8–256 characters, no composition rules (NIST SP 800-63B).
     #[schema(min_length = 8, max_length = 256)]
@@ -64,7 +65,9 @@ pub struct RegisterRequest {
     #[serde(default)]
     #[schema(value_type = Option<String>, max_length = 100)]
     pub display_name: Option<String>,
-    /// IANA time zone of the patient, e.g. `America/Chicago`.
+    /// IANA time zone of the patient, e.g. `America/Chicago` (a name of the IANA database; a
+    /// pattern cannot list them, so only this text says it).
+    #[schema(min_length = 1, max_length = 64)]
     pub timezone: String,
 }
 
@@ -110,8 +113,9 @@ pub struct UpdateMeRequest {
     #[schema(value_type = Option<String>, max_length = 100)]
     pub display_name: Option<Option<String>>,
     /// New IANA time zone. Past diary dates keep their dates; treatment days are recomputed in it.
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    /// Cannot be null.
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = Option<String>, nullable = false, min_length = 1, max_length = 64)]
     pub timezone: Option<String>,
 }
 
@@ -119,6 +123,8 @@ pub struct UpdateMeRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
+    /// A valid address (at most 254 characters); stored lower-case; must not be registered yet.
+    #[schema(format = "email", min_length = 3, max_length = 254)]
     pub email: String,
     /// 8–256 characters.
     #[schema(min_length = 8, max_length = 256)]
@@ -128,9 +134,9 @@ pub struct CreateUserRequest {
     #[serde(default)]
     #[schema(value_type = Option<String>, max_length = 100)]
     pub display_name: Option<String>,
-    /// IANA time zone (default `UTC`).
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    /// IANA time zone (default `UTC`), e.g. `Europe/Berlin`.
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = Option<String>, nullable = false, min_length = 1, max_length = 64)]
     pub timezone: Option<String>,
 }
 

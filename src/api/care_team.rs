@@ -52,7 +52,9 @@ pub struct LinkedClinicianList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedeemInviteRequest {
-    /// The invite code the clinician gave the patient.
+    /// The invite code the clinician gave the patient (`ABCD-EFGH-JKMN`; case, dashes and
+    /// spaces do not matter). An unknown or expired code is a 422 naming `code`.
+    #[schema(min_length = 1, max_length = 64)]
     pub code: String,
 }
 

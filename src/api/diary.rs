@@ -27,6 +27,31 @@ use crate::service::today_in;
 use crate::state::AppState;
 use crate::store::diary::{self, Precondition, StoredEntry, Upserted, WriteError};
 
+/// The features of a request: [`HeadacheFeatures`] with every feature optional (absent = false).
+/// Its schema is `HeadacheFeatures`' without `required`, so the two cannot drift apart; a
+/// response's features are all required, so typed clients read plain booleans.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(transparent)]
+pub struct HeadacheFeaturesInput(pub HeadacheFeatures);
+
+impl utoipa::PartialSchema for HeadacheFeaturesInput {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::Schema;
+        let mut schema = <HeadacheFeatures as utoipa::PartialSchema>::schema();
+        if let utoipa::openapi::RefOr::T(Schema::Object(object)) = &mut schema {
+            object.required.clear();
+            object.description = Some(
+                "Headache features of the day as a request gives them; an absent feature is \
+                 false. They decide the ICHD-3 criteria C and D of a migraine day."
+                    .into(),
+            );
+        }
+        schema
+    }
+}
+
+impl ToSchema for HeadacheFeaturesInput {}
+
 /// What the patient reports for one day.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -39,16 +64,15 @@ pub struct DiaryEntryInput {
     #[serde(default)]
     #[schema(value_type = Option<f64>, minimum = 0, maximum = 24)]
     pub headache_hours: Option<f64>,
-    /// Symptoms; an absent feature is false.
+    /// Symptoms; an absent feature is false, and `null` (or no `features`) means none.
     #[serde(default)]
-    pub features: HeadacheFeatures,
+    pub features: Option<HeadacheFeaturesInput>,
     /// Acute medications taken that day (at most 20).
     #[serde(default)]
     #[schema(max_items = 20)]
     pub acute_medications: Vec<AcuteMedication>,
-    /// How much the headache limited the day; omit when not recorded.
+    /// How much the headache limited the day; absent or `null` when not recorded.
     #[serde(default)]
-    #[schema(nullable = false)]
     pub disability: Option<Disability>,
     /// Free text, at most 2000 characters.
     #[serde(default)]
@@ -71,14 +95,14 @@ pub struct DatedDiaryEntryInput {
     #[serde(default)]
     #[schema(value_type = Option<f64>, minimum = 0, maximum = 24)]
     pub headache_hours: Option<f64>,
+    /// Symptoms; an absent feature is false, and `null` (or no `features`) means none.
     #[serde(default)]
-    pub features: HeadacheFeatures,
+    pub features: Option<HeadacheFeaturesInput>,
     #[serde(default)]
     #[schema(max_items = 20)]
     pub acute_medications: Vec<AcuteMedication>,
-    /// How much the headache limited the day; omit when not recorded.
+    /// How much the headache limited the day; absent or `null` when not recorded.
     #[serde(default)]
-    #[schema(nullable = false)]
     pub disability: Option<Disability>,
     #[serde(default)]
     #[schema(value_type = Option<String>, max_length = 2000)]
@@ -90,7 +114,7 @@ impl From<DiaryEntryInput> for EntryDraft {
         Self {
             peak_pain: input.peak_pain,
             headache_hours: input.headache_hours,
-            features: input.features,
+            features: input.features.unwrap_or_default().0,
             acute_medications: input.acute_medications,
             disability: input.disability,
             notes: input.notes,
@@ -105,7 +129,7 @@ impl DatedDiaryEntryInput {
             EntryDraft {
                 peak_pain: self.peak_pain,
                 headache_hours: self.headache_hours,
-                features: self.features,
+                features: self.features.unwrap_or_default().0,
                 acute_medications: self.acute_medications,
                 disability: self.disability,
                 notes: self.notes,
@@ -121,6 +145,7 @@ pub struct DiaryEntry {
     /// The patient-local calendar day.
     pub date: NaiveDate,
     /// Worst pain of the day, 0–10.
+    #[schema(maximum = 10)]
     pub peak_pain: u8,
     /// Hours with headache, 0–24; null when not recorded.
     #[schema(value_type = Option<f64>, required = true)]

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiQuery, PatientPath, TreatmentPath};
 use super::pagination::{paginate, PageParams};
-use super::validate::double_option;
+use super::validate::{double_option, not_null};
 use crate::auth::{require_patient_access, Access, AuthUser};
 use crate::domain::{treatment_day, TimeZone, TreatmentDraft, TreatmentEvent, TreatmentKind};
 use crate::error::{ApiError, ApiResult};
@@ -45,22 +45,26 @@ pub struct TreatmentInput {
     pub notes: Option<String>,
     /// Adverse events observed, e.g. `dissociation` (at most 20, each at most 200 characters).
     #[serde(default)]
-    #[schema(max_items = 20)]
+    #[schema(schema_with = adverse_events_schema)]
     pub adverse_events: Vec<String>,
 }
 
-/// A change to a treatment; absent fields stay as they are, `null` clears an optional one.
+/// A change to a treatment; absent fields stay as they are, `null` clears one of the optional
+/// ones (`ended_at`, `dose`, `dose_unit`, `notes`).
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TreatmentPatch {
-    #[serde(default)]
+    /// The new kind; cannot be null.
+    #[serde(default, deserialize_with = "not_null")]
     #[schema(nullable = false)]
     pub kind: Option<TreatmentKind>,
-    #[serde(default)]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
+    /// The new name, 1–200 characters; cannot be null.
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = Option<String>, nullable = false, min_length = 1, max_length = 200)]
     pub name: Option<String>,
-    #[serde(default)]
-    #[schema(value_type = Option<DateTime<Utc>>)]
+    /// The new start (RFC 3339 with offset); moves the treatment day. Cannot be null.
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(value_type = Option<DateTime<Utc>>, nullable = false)]
     pub started_at: Option<DateTime<Utc>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<DateTime<Utc>>)]
@@ -74,10 +78,35 @@ pub struct TreatmentPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, max_length = 2000)]
     pub notes: Option<Option<String>>,
-    #[serde(default)]
-    #[schema(value_type = Option<Vec<String>>, max_items = 20)]
+    /// The new list (replaces the old one; `[]` clears it); cannot be null.
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(schema_with = adverse_events_schema)]
     pub adverse_events: Option<Vec<String>>,
 }
+
+/// `adverse_events` as the server checks it: at most 20, each 1–200 characters and not blank.
+fn adverse_events_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    let event = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(
+            crate::domain::treatment_event::MAX_ADVERSE_EVENT_CHARS,
+        ))
+        .pattern(Some(NOT_BLANK_PATTERN));
+    ArrayBuilder::new()
+        .items(event)
+        .max_items(Some(crate::domain::treatment_event::MAX_ADVERSE_EVENTS))
+        .description(Some(
+            "Adverse events observed, e.g. `dissociation` (at most 20, each 1–200 characters, \
+             not blank); in a change, the new list (`[]` clears it; null is refused).",
+        ))
+        .build()
+}
+
+/// A text with at least one character that is not white space (Unicode `White_Space`, what
+/// `str::trim` removes) and no NUL (PostgreSQL cannot store it).
+pub const NOT_BLANK_PATTERN: &str = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][^\\u0000]*$";
 
 /// A recorded treatment event.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -1,6 +1,19 @@
 //! Deserializers for request fields that serde's defaults get wrong for this API. The rules a
 //! field's value obeys live in `crate::domain` (`account`, `entry`, `treatment_event`).
 
+/// Deserializes an optional field that may be absent but not `null` (null would mean nothing:
+/// the field cannot be cleared). `#[serde(default, deserialize_with = "not_null")]`; a null is
+/// a 422 "must not be null".
+pub fn not_null<'de, T, D>(de: D) -> Result<Option<T>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(de)?
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom("must not be null (omit the field to keep it)"))
+}
+
 /// Deserializes a field that distinguishes absent (`None`) from `null` (`Some(None)`).
 pub fn double_option<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>
 where

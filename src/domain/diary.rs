@@ -146,27 +146,36 @@ impl FromIterator<MedicationClass> for MedicationClassSet {
     }
 }
 
-/// Headache features recorded for the day; each defaults to false.
-/// They decide the ICHD-3 criteria C and D of a migraine day (docs/clinical-rules.md "A day").
+/// Headache features recorded for the day; a response always has all eight (a request may leave
+/// any out: `HeadacheFeaturesInput`). They decide the ICHD-3 criteria C and D of a migraine day
+/// (docs/clinical-rules.md "A day").
 #[derive(Serialize, Deserialize, ToSchema, Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub struct HeadacheFeatures {
     /// Aura (visual, sensory or speech symptoms before or with the headache). With any pain it
     /// makes the day a migraine day.
+    #[schema(required = true)]
     pub aura: bool,
     /// Nausea: satisfies ICHD-3 criterion D on its own.
+    #[schema(required = true)]
     pub nausea: bool,
     /// Vomiting: satisfies ICHD-3 criterion D on its own.
+    #[schema(required = true)]
     pub vomiting: bool,
     /// Sensitivity to light: satisfies criterion D only together with `phonophobia`.
+    #[schema(required = true)]
     pub photophobia: bool,
     /// Sensitivity to sound: satisfies criterion D only together with `photophobia`.
+    #[schema(required = true)]
     pub phonophobia: bool,
     /// One-sided pain: one of the four ICHD-3 criterion C features.
+    #[schema(required = true)]
     pub unilateral: bool,
     /// Pulsating (throbbing) pain: one of the four ICHD-3 criterion C features.
+    #[schema(required = true)]
     pub pulsating: bool,
     /// Worse with routine physical activity: one of the four ICHD-3 criterion C features.
+    #[schema(required = true)]
     pub aggravated_by_activity: bool,
 }
 

@@ -236,3 +236,125 @@ async fn the_body_is_validated_before_if_match_and_if_match_must_be_well_formed(
     app.send(delete).await.assert_problem(400);
     assert_eq!(app.get(&path, &ana.token).await.body["peak_pain"], 4);
 }
+
+#[tokio::test]
+async fn null_is_accepted_exactly_where_the_document_says_it_means_something() {
+    let app = TestApp::new().await;
+    let ana = app.patient("ana@example.org", "UTC").await;
+    let base = format!("/v1/patients/{}", ana.id);
+    // Diary: `features: null` is "none recorded", `disability: null` "not recorded" (the
+    // default Dart client sends null for every optional field it was not given).
+    let r = app
+        .call(
+            "PUT",
+            &format!("{base}/diary/2024-02-29"),
+            Some(&ana.token),
+            Some(json!({"peak_pain": 4, "features": null, "disability": null, "notes": null, "headache_hours": null})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let features = r.body["features"].as_object().unwrap();
+    assert_eq!(features.len(), 8, "a response has every feature");
+    assert!(features.values().all(|v| v == false));
+    assert!(r.body.get("disability").is_none());
+    let r = app
+        .call(
+            "POST",
+            &format!("{base}/diary/batch"),
+            Some(&ana.token),
+            Some(json!({"entries": [{"date": "2024-03-01", "peak_pain": 2, "features": null, "disability": null}]})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Treatment changes: null clears an optional field, but the required ones cannot be
+    // cleared, so null is refused rather than silently ignored.
+    let created = app
+        .call(
+            "POST",
+            &format!("{base}/treatments"),
+            Some(&ana.token),
+            Some(json!({"kind": "iv_magnesium", "name": "Mg 1 g", "started_at": "2024-03-01T10:00:00Z",
+                        "dose": 1, "adverse_events": ["flushing"]})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let treatment = format!("{base}/treatments/{}", created.body["id"].as_str().unwrap());
+    for field in ["kind", "name", "started_at", "adverse_events"] {
+        let r = app
+            .call(
+                "PATCH",
+                &treatment,
+                Some(&ana.token),
+                Some(json!({ field: null })),
+            )
+            .await;
+        r.assert_invalid(field);
+        assert_eq!(
+            r.body["errors"][0]["message"],
+            "must not be null (omit the field to keep it)"
+        );
+    }
+    let r = app
+        .call(
+            "PATCH",
+            &treatment,
+            Some(&ana.token),
+            Some(json!({"dose": null})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["dose"], serde_json::Value::Null);
+    assert_eq!(r.body["name"], "Mg 1 g");
+    assert_eq!(r.body["adverse_events"], json!(["flushing"]));
+    // The account: the time zone cannot be cleared; the display name can.
+    let r = app
+        .call(
+            "PATCH",
+            "/v1/me",
+            Some(&ana.token),
+            Some(json!({"timezone": null})),
+        )
+        .await;
+    r.assert_invalid("timezone");
+    let r = app
+        .call(
+            "PATCH",
+            "/v1/me",
+            Some(&ana.token),
+            Some(json!({"display_name": null})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["timezone"], "UTC");
+}
+
+#[tokio::test]
+async fn request_and_response_features_are_separate_schemas() {
+    let doc: serde_json::Value = serde_json::from_str(&migraine_diary::openapi_json()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let response = &schemas["HeadacheFeatures"];
+    let request = &schemas["HeadacheFeaturesInput"];
+    assert_eq!(response["required"].as_array().unwrap().len(), 8);
+    assert!(request.get("required").is_none());
+    assert_eq!(request["properties"], response["properties"]);
+    assert_eq!(
+        schemas["DiaryEntry"]["properties"]["features"]["$ref"],
+        "#/components/schemas/HeadacheFeatures"
+    );
+    assert_eq!(
+        schemas["DiaryEntryInput"]["properties"]["features"]["oneOf"][0]["$ref"],
+        "#/components/schemas/HeadacheFeaturesInput"
+    );
+    assert_eq!(
+        schemas["DiaryEntry"]["properties"]["peak_pain"]["maximum"],
+        10
+    );
+    for (schema, field) in [
+        ("TreatmentPatch", "name"),
+        ("TreatmentPatch", "started_at"),
+        ("UpdateMeRequest", "timezone"),
+    ] {
+        let ty = &schemas[schema]["properties"][field]["type"];
+        assert!(ty.is_string(), "{schema}.{field} is not nullable: {ty}");
+    }
+}
