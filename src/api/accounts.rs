@@ -61,9 +61,9 @@ pub struct RegisterRequest {
     /// 8–256 characters, no composition rules (NIST SP 800-63B).
     #[schema(min_length = 8, max_length = 256)]
     pub password: String,
-    /// Optional name to show, at most 100 characters.
+    /// Optional name to show, at most 100 characters, no control characters; blank is none.
     #[serde(default)]
-    #[schema(value_type = Option<String>, max_length = 100)]
+    #[schema(value_type = Option<String>, max_length = 100, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     pub display_name: Option<String>,
     /// IANA time zone of the patient, e.g. `America/Chicago` (a name of the IANA database; a
     /// pattern cannot list them, so only this text says it).
@@ -110,7 +110,7 @@ pub struct TokenPair {
 pub struct UpdateMeRequest {
     /// New name to show (at most 100 characters); null clears it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, max_length = 100)]
+    #[schema(value_type = Option<String>, max_length = 100, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     pub display_name: Option<Option<String>>,
     /// New IANA time zone. Past diary dates keep their dates; treatment days are recomputed in it.
     /// Cannot be null.
@@ -132,7 +132,7 @@ pub struct CreateUserRequest {
     /// `clinician` or `admin` (patients sign up themselves).
     pub role: Role,
     #[serde(default)]
-    #[schema(value_type = Option<String>, max_length = 100)]
+    #[schema(value_type = Option<String>, max_length = 100, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     pub display_name: Option<String>,
     /// IANA time zone (default `UTC`), e.g. `Europe/Berlin`.
     #[serde(default, deserialize_with = "not_null")]

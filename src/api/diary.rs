@@ -76,7 +76,7 @@ pub struct DiaryEntryInput {
     pub disability: Option<Disability>,
     /// Free text, at most 2000 characters.
     #[serde(default)]
-    #[schema(value_type = Option<String>, max_length = 2000)]
+    #[schema(value_type = Option<String>, max_length = 2000, pattern = "^[^\\u0000]*$")]
     pub notes: Option<String>,
 }
 
@@ -105,7 +105,7 @@ pub struct DatedDiaryEntryInput {
     #[serde(default)]
     pub disability: Option<Disability>,
     #[serde(default)]
-    #[schema(value_type = Option<String>, max_length = 2000)]
+    #[schema(value_type = Option<String>, max_length = 2000, pattern = "^[^\\u0000]*$")]
     pub notes: Option<String>,
 }
 
@@ -203,8 +203,9 @@ pub struct DiaryRangeParams {
     /// Page size, 1–1000 (default 100).
     #[param(minimum = 1, maximum = 1000, nullable = false)]
     pub limit: Option<i64>,
-    /// The `next_cursor` of the previous page; omit for the first page.
-    #[param(nullable = false)]
+    /// The `next_cursor` of the previous page, as it was given (opaque, URL-safe base64); omit
+    /// it, or leave it empty, for the first page. Any other value is a 422.
+    #[param(nullable = false, pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
 }
 

@@ -17,8 +17,9 @@ pub struct PageParams {
     /// Page size, 1–1000 (default 100).
     #[param(minimum = 1, maximum = 1000, nullable = false)]
     pub limit: Option<i64>,
-    /// The `next_cursor` of the previous page; omit for the first page.
-    #[param(nullable = false)]
+    /// The `next_cursor` of the previous page, as it was given (opaque, URL-safe base64); omit
+    /// it, or leave it empty, for the first page. Any other value is a 422.
+    #[param(nullable = false, pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
 }
 

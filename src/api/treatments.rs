@@ -23,7 +23,11 @@ use crate::store::treatments::{self, StoredTreatment};
 pub struct TreatmentInput {
     pub kind: TreatmentKind,
     /// Free text, 1–200 characters, e.g. `metoclopramide 10 mg`.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][^\\u0000]*$"
+    )]
     pub name: String,
     /// When it started (RFC 3339 with offset). Its patient-local date is the treatment day.
     pub started_at: DateTime<Utc>,
@@ -37,11 +41,11 @@ pub struct TreatmentInput {
     pub dose: Option<f64>,
     /// Unit of `dose`, e.g. `mg`, `g`, `mg/kg`, `mg/kg/h` (at most 20 characters).
     #[serde(default)]
-    #[schema(value_type = Option<String>, max_length = 20)]
+    #[schema(value_type = Option<String>, max_length = 20, pattern = "^[^\\u0000]*$")]
     pub dose_unit: Option<String>,
     /// Free text, at most 2000 characters.
     #[serde(default)]
-    #[schema(value_type = Option<String>, max_length = 2000)]
+    #[schema(value_type = Option<String>, max_length = 2000, pattern = "^[^\\u0000]*$")]
     pub notes: Option<String>,
     /// Adverse events observed, e.g. `dissociation` (at most 20, each at most 200 characters).
     #[serde(default)]
@@ -60,7 +64,7 @@ pub struct TreatmentPatch {
     pub kind: Option<TreatmentKind>,
     /// The new name, 1–200 characters; cannot be null.
     #[serde(default, deserialize_with = "not_null")]
-    #[schema(value_type = Option<String>, nullable = false, min_length = 1, max_length = 200)]
+    #[schema(value_type = Option<String>, nullable = false, min_length = 1, max_length = 200, pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][^\\u0000]*$")]
     pub name: Option<String>,
     /// The new start (RFC 3339 with offset); moves the treatment day. Cannot be null.
     #[serde(default, deserialize_with = "not_null")]
@@ -73,10 +77,10 @@ pub struct TreatmentPatch {
     #[schema(value_type = Option<f64>, minimum = 0)]
     pub dose: Option<Option<f64>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, max_length = 20)]
+    #[schema(value_type = Option<String>, max_length = 20, pattern = "^[^\\u0000]*$")]
     pub dose_unit: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, max_length = 2000)]
+    #[schema(value_type = Option<String>, max_length = 2000, pattern = "^[^\\u0000]*$")]
     pub notes: Option<Option<String>>,
     /// The new list (replaces the old one; `[]` clears it); cannot be null.
     #[serde(default, deserialize_with = "not_null")]

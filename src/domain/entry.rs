@@ -41,13 +41,17 @@ impl Disability {
 #[serde(deny_unknown_fields)]
 pub struct AcuteMedication {
     /// What was taken, e.g. `sumatriptan` (1–100 characters).
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][^\\u0000]*$"
+    )]
     pub name: String,
     /// Drug class; `triptan`, `ergot`, `gepant` and `ditan` make a migraine-specific medication day.
     pub class: MedicationClass,
     /// Free-text dose, e.g. `50 mg` (at most 50 characters).
     #[serde(default)]
-    #[schema(value_type = Option<String>, max_length = 50)]
+    #[schema(value_type = Option<String>, max_length = 50, pattern = "^[^\\u0000]*$")]
     pub dose: Option<String>,
 }
 

@@ -34,6 +34,12 @@ GENERATOR = os.environ["OPENAPI_GENERATOR"]  # the openapi-generator-cli executa
 
 # The one notice every OpenAPI 3.1 document gets from 7.x; nothing else may be printed at WARN.
 BETA_NOTICE = "OpenAPI 3.1 support is still in beta"
+# One known Dart quirk, tolerated only while it changes nothing: the Dart generator warns once
+# per operation with a path parameter named `date` that "Date" is an existing type and renames a
+# model it never writes. The diary's `{date}` is the API's name (other code matches the route
+# template), so instead of renaming it, the check below proves the rename had no effect: no
+# generated file mentions ModelDate.
+DART_DATE_QUIRK = "Date (existing type) cannot be used as model name. Renamed to ModelDate"
 LOG_PROBLEM = re.compile(r"^\[[^\]]*\]\s+(WARN|ERROR)\b|^Exception|^\S*Exception:")
 
 
@@ -91,6 +97,18 @@ def object_schemas() -> dict[str, int]:
     }
 
 
+def date_path_operations() -> int:
+    """Operations with a path parameter named `date` (each draws the Dart notice once)."""
+    doc = json.loads(DOC.read_text(encoding="utf-8"))
+    return sum(
+        1
+        for item in doc["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict)
+        and any(p.get("in") == "path" and p.get("name") == "date" for p in op.get("parameters", []))
+    )
+
+
 def fields(lang: Language, path: Path) -> list[tuple[str, str]]:
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -117,9 +135,18 @@ def check(generator: str, out_root: Path) -> list[str]:
     problems = []
     if rc != 0:
         problems.append(f"openapi-generator exited {rc}; see {log}")
+    quirks = 0
     for line in log.read_text(encoding="utf-8").splitlines():
-        if LOG_PROBLEM.search(line) and BETA_NOTICE not in line:
+        if generator == "dart" and DART_DATE_QUIRK in line:
+            quirks += 1
+        elif LOG_PROBLEM.search(line) and BETA_NOTICE not in line:
             problems.append(f"generator says: {line.strip()}")
+    if quirks:
+        leaked = [p.name for p in out.rglob("*.dart") if "ModelDate" in p.read_text(encoding="utf-8")]
+        if leaked or quirks != date_path_operations():
+            problems.append(f"the Dart `Date` quirk changed the output or came from elsewhere: {leaked}")
+        else:
+            print(f"  {generator}: {quirks}x the known `date` path parameter notice (no effect on the output)")
 
     files = {normalize(p.stem.removeprefix("model_")): p for p in out.glob(lang.models)}
     declared = 0

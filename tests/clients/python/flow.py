@@ -45,7 +45,7 @@ from migraine_diary_client.models import (
     DiaryEntryInput,
     DiaryEntryList,
     Disability,
-    HeadacheFeatures,
+    HeadacheFeaturesInput,
     LoginRequest,
     MedicationClass,
     Problem,
@@ -163,7 +163,7 @@ def main() -> None:
             DatedDiaryEntryInput(
                 date=date,
                 peak_pain=pain,
-                features=HeadacheFeatures(aura=severe, nausea=severe),
+                features=HeadacheFeaturesInput(aura=severe, nausea=severe),
                 acute_medications=[
                     AcuteMedication(name="ibuprofen", class_=MedicationClass.NSAID, dose="400 mg")
                 ]

@@ -1,0 +1,167 @@
+"""Schemathesis hooks for the rules that JSON Schema cannot state (SCHEMATHESIS_HOOKS=hooks).
+
+The document states every limit it can (lengths, ranges, patterns, formats). A few rules depend
+on today, on another field or on the server's state; the document says them in the
+descriptions, and these hooks keep the *positive* test cases within them, one parameter at a
+time, so that positive_data_acceptance stays meaningful (a valid request must be accepted) without
+switching it off. Negative cases (meant to be refused) are never touched, and no check is
+disabled:
+
+- diary dates (the path `date`, the batch's `entries[].date`): not after today in the patient's
+  time zone; a batch's dates are distinct; `headache_hours` is 0 or absent when `peak_pain` is 0;
+- `cursor`: only ever one that the server issued, so a positive case sends none (empty);
+- `from`/`to` of the range queries: `from` not after `to` (default today) and at most 3 years
+  (1096 days) apart;
+- `started_at`/`ended_at` of a treatment: from 2000-01-01 to a year ahead, `ended_at` not
+  before `started_at`;
+- time zones (`timezone`): a name of the IANA database;
+- the invite `code` of POST /v1/me/clinicians: one the server issued (a well-formed but unknown
+  code is a 422 by design); run.py creates it and passes it in MIGRAINE_DIARY_FUZZ_INVITE_CODE.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import zoneinfo
+from typing import Any
+
+import schemathesis
+from schemathesis import GenerationMode
+from schemathesis.core.parameters import ParameterLocation
+
+ZONES = zoneinfo.available_timezones()
+MAX_RANGE_DAYS = 1096
+RANGE_PATHS = ("/diary", "/summary", "/days", "/v1/cohort/summary")
+
+
+def _today() -> dt.date:
+    # The fuzzing patient lives in Asia/Kolkata, ahead of UTC: today in UTC is never later.
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
+def _positive(case: Any, location: ParameterLocation) -> bool:
+    meta = case.meta
+    if meta is None:
+        return False
+    component = meta.components.get(location)
+    mode = component.mode if component is not None else meta.generation.mode
+    return mode == GenerationMode.POSITIVE
+
+
+def _date(value: Any) -> dt.date | None:
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _instant(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _not_after_today(value: Any) -> Any:
+    day = _date(value)
+    return _today().isoformat() if day is not None and day > _today() else value
+
+
+def _pain_free_hours(entry: Any) -> None:
+    if isinstance(entry, dict) and entry.get("peak_pain") == 0 and entry.get("headache_hours"):
+        entry["headache_hours"] = 0
+
+
+def _diary_dates(case: Any) -> None:
+    if "{date}" in case.operation.path and _positive(case, ParameterLocation.PATH):
+        date = case.path_parameters.get("date")
+        case.path_parameters["date"] = _not_after_today(date)
+    if "{date}" in case.operation.path and _positive(case, ParameterLocation.BODY):
+        _pain_free_hours(case.body)
+    if case.operation.path.endswith("/diary/batch") and _positive(case, ParameterLocation.BODY):
+        entries = case.body.get("entries") if isinstance(case.body, dict) else None
+        if isinstance(entries, list):
+            seen: set[Any] = set()
+            kept = []
+            for entry in entries:
+                if isinstance(entry, dict):
+                    _pain_free_hours(entry)
+                    entry["date"] = _not_after_today(entry.get("date"))
+                    if entry["date"] in seen:
+                        continue
+                    seen.add(entry["date"])
+                kept.append(entry)
+            case.body["entries"] = kept
+
+
+def _cursor(case: Any) -> None:
+    if isinstance(case.query, dict) and case.query.get("cursor") and _positive(case, ParameterLocation.QUERY):
+        case.query["cursor"] = ""
+
+
+def _range(case: Any) -> None:
+    if case.operation.method.upper() != "GET" or not case.operation.path.endswith(RANGE_PATHS):
+        return
+    if not _positive(case, ParameterLocation.QUERY) or not isinstance(case.query, dict):
+        return
+    start, end = _date(case.query.get("from")), _date(case.query.get("to"))
+    if start is None:
+        return
+    last = end or _today()
+    if start > last:
+        start = last
+    if (last - start).days >= MAX_RANGE_DAYS:
+        start = last - dt.timedelta(days=MAX_RANGE_DAYS - 1)
+    case.query["from"] = start.isoformat()
+
+
+def _treatment_times(case: Any) -> None:
+    if "/treatments" not in case.operation.path or case.operation.method.upper() not in ("POST", "PATCH"):
+        return
+    if not _positive(case, ParameterLocation.BODY) or not isinstance(case.body, dict):
+        return
+    earliest = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+    latest = dt.datetime.now(dt.timezone.utc)
+    started = _instant(case.body.get("started_at"))
+    if started is not None and not earliest <= started <= latest:
+        started = min(max(started, earliest), latest)
+        case.body["started_at"] = started.isoformat()
+    ended = _instant(case.body.get("ended_at"))
+    if ended is not None:
+        # A change without started_at is checked against the stored start (run.py's treatment).
+        floor = started or dt.datetime(2024, 3, 1, 4, 30, tzinfo=dt.timezone.utc)
+        if ended < floor:
+            case.body["ended_at"] = floor.isoformat()
+
+
+def _timezone(case: Any) -> None:
+    if not _positive(case, ParameterLocation.BODY) or not isinstance(case.body, dict):
+        return
+    zone = case.body.get("timezone")
+    if isinstance(zone, str) and zone not in ZONES:
+        case.body["timezone"] = "Europe/Berlin"
+
+
+def _invite_code(case: Any) -> None:
+    if case.operation.path != "/v1/me/clinicians" or case.operation.method.upper() != "POST":
+        return
+    code = os.environ.get("MIGRAINE_DIARY_FUZZ_INVITE_CODE")
+    if code and _positive(case, ParameterLocation.BODY) and isinstance(case.body, dict):
+        case.body["code"] = code
+
+
+@schemathesis.hook
+def map_case(context: Any, case: Any) -> Any:
+    _diary_dates(case)
+    _cursor(case)
+    _range(case)
+    _treatment_times(case)
+    _timezone(case)
+    _invite_code(case)
+    return case
