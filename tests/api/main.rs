@@ -9,6 +9,7 @@ mod authorization;
 mod care_team;
 mod contract;
 mod diary;
+mod migrations;
 mod openapi;
 mod outcomes;
 mod server;
