@@ -358,3 +358,92 @@ async fn request_and_response_features_are_separate_schemas() {
         assert!(ty.is_string(), "{schema}.{field} is not nullable: {ty}");
     }
 }
+
+/// Every documented query date of every GET operation refuses a non-canonical date, and every
+/// `cursor` takes an empty value as the first page: walked from the document, so an operation
+/// added later is held to the same rules (a lenient `NaiveDate` field fails here; give it
+/// `#[serde(default, deserialize_with = "optional_iso_date")]`).
+#[tokio::test]
+async fn every_documented_query_date_is_strict_and_every_cursor_may_be_empty() {
+    let app = TestApp::new().await;
+    let ana = app.patient("ana@example.org", "UTC").await;
+    let dr = app.linked_clinician("dr@clinic.example.org", &ana).await;
+    let treatment = app
+        .call(
+            "POST",
+            &format!("/v1/patients/{}/treatments", ana.id),
+            Some(&ana.token),
+            Some(
+                json!({"kind": "iv_magnesium", "name": "Mg", "started_at": "2024-03-01T10:00:00Z"}),
+            ),
+        )
+        .await;
+    let treatment_id = treatment.body["id"].as_str().unwrap().to_owned();
+    let doc: serde_json::Value = serde_json::from_str(&migraine_diary::openapi_json()).unwrap();
+    let (mut dates, mut cursors) = (0, 0);
+    for (template, item) in doc["paths"].as_object().unwrap() {
+        let Some(op) = item.get("get") else { continue };
+        let path = template
+            .replace("{patient_id}", &ana.id.to_string())
+            .replace("{treatment_id}", &treatment_id);
+        if path.contains('{') {
+            continue;
+        }
+        let params = op["parameters"].as_array().cloned().unwrap_or_default();
+        let required: Vec<String> = params
+            .iter()
+            .filter(|p| p["in"] == "query" && p["required"] == true)
+            .map(|p| {
+                let value = p["schema"]["$ref"]
+                    .as_str()
+                    .map(|r| r.rsplit('/').next().unwrap_or_default())
+                    .and_then(|name| doc["components"]["schemas"][name]["enum"][0].as_str())
+                    .unwrap_or("1");
+                format!("{}={value}", p["name"].as_str().unwrap())
+            })
+            .collect();
+        let get = |query: String| {
+            let path = path.clone();
+            let ana = ana.token.clone();
+            let dr = dr.token.clone();
+            let app = &app;
+            async move {
+                let url = format!("{path}?{query}");
+                let r = app.get(&url, &ana).await;
+                if r.status == 403 {
+                    app.get(&url, &dr).await
+                } else {
+                    r
+                }
+            }
+        };
+        for p in params.iter().filter(|p| p["in"] == "query") {
+            let name = p["name"].as_str().unwrap();
+            let mut query = required.clone();
+            if p["schema"]["format"] == "date" {
+                dates += 1;
+                query.push(format!("{name}=2024-3-1"));
+                let r = get(query.join("&")).await;
+                assert!(
+                    r.status == 422 && r.error_fields().iter().any(|f| f == name),
+                    "GET {template}?{name}=2024-3-1 must be a 422 naming {name}: {} {}",
+                    r.status,
+                    r.body
+                );
+            } else if name == "cursor" {
+                cursors += 1;
+                query.push("cursor=".into());
+                let r = get(query.join("&")).await;
+                assert_eq!(
+                    r.status, 200,
+                    "GET {template}?cursor= is the first page: {}",
+                    r.body
+                );
+            }
+        }
+    }
+    assert!(
+        dates >= 8 && cursors >= 4,
+        "walked {dates} date and {cursors} cursor parameters"
+    );
+}
