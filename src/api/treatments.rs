@@ -29,7 +29,8 @@ pub struct TreatmentInput {
         pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][^\\u0000]*$"
     )]
     pub name: String,
-    /// When it started (RFC 3339 with offset). Its patient-local date is the treatment day.
+    /// When it started (RFC 3339 with offset), from 2000-01-01 to a year from now. Its
+    /// patient-local date is the treatment day.
     pub started_at: DateTime<Utc>,
     /// When it ended; not before `started_at`.
     #[serde(default)]
@@ -66,10 +67,12 @@ pub struct TreatmentPatch {
     #[serde(default, deserialize_with = "not_null")]
     #[schema(value_type = Option<String>, nullable = false, min_length = 1, max_length = 200, pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][^\\u0000]*$")]
     pub name: Option<String>,
-    /// The new start (RFC 3339 with offset); moves the treatment day. Cannot be null.
+    /// The new start (RFC 3339 with offset), from 2000-01-01 to a year from now; moves the
+    /// treatment day. Cannot be null.
     #[serde(default, deserialize_with = "not_null")]
     #[schema(value_type = Option<DateTime<Utc>>, nullable = false)]
     pub started_at: Option<DateTime<Utc>>,
+    /// The new end, not before the (new or stored) start; `null` clears it.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub ended_at: Option<Option<DateTime<Utc>>>,
