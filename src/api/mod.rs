@@ -211,14 +211,7 @@ pub fn add_problem_responses(doc: &mut OpenApiDoc) {
     }
     for (path, item) in doc.paths.paths.iter_mut() {
         let has_path_param = path.contains('{');
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for operation in operations.into_iter().flatten() {
+        for operation in contract::operations_mut(item) {
             add_to_operation(operation, has_path_param);
         }
     }
