@@ -10,7 +10,7 @@ disabled:
 - diary dates (the path `date`, the batch's `entries[].date`): not after today in the patient's
   time zone; a batch's dates are distinct; `headache_hours` is 0 or absent when `peak_pain` is 0;
 - `cursor`: only ever one that the server issued, so a positive case sends none (empty);
-- `from`/`to` of the range queries: `from` not after `to` (default today) and at most 3 years
+- `from`/`to` of any range query: `from` not after `to` (default today) and at most 3 years
   (1096 days) apart;
 - `started_at`/`ended_at` of a treatment: from 2000-01-01 to a year ahead, `ended_at` not
   before `started_at`;
@@ -32,7 +32,6 @@ from schemathesis.core.parameters import ParameterLocation
 
 ZONES = zoneinfo.available_timezones()
 MAX_RANGE_DAYS = 1096
-RANGE_PATHS = ("/diary", "/summary", "/days", "/v1/cohort/summary")
 
 
 def _today() -> dt.date:
@@ -106,9 +105,10 @@ def _cursor(case: Any) -> None:
 
 
 def _range(case: Any) -> None:
-    if case.operation.method.upper() != "GET" or not case.operation.path.endswith(RANGE_PATHS):
+    # Every `from`/`to` pair of the API is an inclusive range of days; the longest is 3 years.
+    if case.operation.method.upper() != "GET" or not isinstance(case.query, dict):
         return
-    if not _positive(case, ParameterLocation.QUERY) or not isinstance(case.query, dict):
+    if not _positive(case, ParameterLocation.QUERY):
         return
     start, end = _date(case.query.get("from")), _date(case.query.get("to"))
     if start is None:
