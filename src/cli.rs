@@ -135,7 +135,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         Some(path) => tracing::info!(key_file = %path.display(), "token signing key loaded"),
         None => tracing::info!("token signing key from JWT_SECRET"),
     }
-    let state = AppState::new(store, &auth).map_err(|e| e.to_string())?;
+    let mailer = crate::mail::Mailer::from_args(&args.mail).map_err(|e| e.to_string())?;
+    if !mailer.is_enabled() {
+        tracing::warn!(
+            "SMTP_URL is not set: password-reset codes cannot be mailed (admins can issue them)"
+        );
+    }
+    let state = AppState::with_mailer(store, &auth, mailer).map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(&args.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;

@@ -6,7 +6,7 @@ use std::time::Instant;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -18,11 +18,14 @@ use super::validate::{
     check_password, check_timezone, double_option, normalize_display_name, normalize_email,
     Problems,
 };
-use crate::auth::tokens::{digest, new_refresh_token};
+use crate::auth::sessions::SessionChange;
+use crate::auth::tokens::digest;
 use crate::auth::{AuthUser, Role};
 use crate::error::{ApiError, ApiResult};
+use crate::service::sessions::{self, IssuedTokens};
+use crate::store::sessions as store_sessions;
+use crate::store::tokens;
 use crate::store::users::{self, CreateUserError, NewUser, UserRow};
-use crate::store::{tokens, Store};
 use crate::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -239,39 +242,15 @@ async fn register(
     Ok((StatusCode::CREATED, Json(User::from_row(row)?)))
 }
 
-async fn issue_pair(
-    state: &AppState,
-    store: &Store,
-    user_id: Uuid,
-    role: Role,
-    family_id: Uuid,
-    txn: Option<crate::store::WriteTxn>,
-) -> ApiResult<TokenPair> {
-    let access_token = state
-        .tokens
-        .issue_access(user_id, role)
-        .map_err(ApiError::internal)?;
-    let refresh_token = new_refresh_token();
-    let ttl_days = i64::try_from(state.tokens.refresh_ttl_days).unwrap_or(30);
-    let txn = match txn {
-        Some(t) => t,
-        None => store.begin_write().await?,
-    };
-    tokens::insert(
-        &*txn,
-        user_id,
-        family_id,
-        digest(&refresh_token),
-        Utc::now() + Duration::days(ttl_days),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(TokenPair {
-        access_token,
-        token_type: TokenType::Bearer,
-        expires_in: state.tokens.access_ttl_secs,
-        refresh_token,
-    })
+impl From<IssuedTokens> for TokenPair {
+    fn from(issued: IssuedTokens) -> Self {
+        Self {
+            access_token: issued.access_token,
+            token_type: TokenType::Bearer,
+            expires_in: issued.expires_in,
+            refresh_token: issued.refresh_token,
+        }
+    }
 }
 
 /// Log in
@@ -302,8 +281,8 @@ async fn login(
     };
     state.login_limiter.record_success(&email);
     let role = Role::parse(&user.role).ok_or_else(|| ApiError::internal("unknown role"))?;
-    let pair = issue_pair(&state, &state.store, user.id, role, Uuid::now_v7(), None).await?;
-    Ok(Json(pair))
+    let issued = sessions::start(&state, user.id, role).await?;
+    Ok(Json(issued.into()))
 }
 
 fn invalid_refresh() -> ApiError {
@@ -329,31 +308,28 @@ async fn refresh(
         return Err(invalid_refresh());
     }
     if token.used_at.is_some() || !tokens::spend(&*txn, token.id).await? {
-        tokens::revoke_family(&*txn, token.family_id).await?;
-        txn.commit().await?;
+        store_sessions::end(&*txn, token.family_id).await?;
+        sessions::commit_ending(&state, txn, SessionChange::Ended(token.family_id)).await?;
         tracing::warn!(user_id = %token.user_id, "refresh token re-used; session revoked");
         return Err(invalid_refresh());
     }
-    let user = users::find_by_id(&*txn, token.user_id)
+    if !store_sessions::is_live(&*txn, token.family_id).await? {
+        return Err(invalid_refresh());
+    }
+    let user = users::find_live_by_id(&*txn, token.user_id)
         .await?
         .ok_or_else(invalid_refresh)?;
     let role = Role::parse(&user.role).ok_or_else(|| ApiError::internal("unknown role"))?;
-    let pair = issue_pair(
-        &state,
-        &state.store,
-        user.id,
-        role,
-        token.family_id,
-        Some(txn),
-    )
-    .await?;
-    Ok(Json(pair))
+    let issued = sessions::issue_tokens(&state, &txn, user.id, role, token.family_id).await?;
+    txn.commit().await?;
+    Ok(Json(issued.into()))
 }
 
 /// Log out
 ///
-/// Revokes the session of this refresh token (every token of its family). Answers 204 also for
-/// an unknown or spent token, so logging out twice is harmless.
+/// Ends the session of this refresh token: its refresh tokens and its access tokens stop
+/// working at once (other sessions of the account stay). Answers 204 also for an unknown or
+/// spent token, so logging out twice is harmless.
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", operation_id = "logout",
     request_body = RefreshRequest,
     responses((status = 204, description = "Logged out")))]
@@ -362,9 +338,7 @@ async fn logout(
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> ApiResult<StatusCode> {
     if let Some(token) = tokens::find_by_hash(&state.store.db, &digest(&req.refresh_token)).await? {
-        let txn = state.store.begin_write().await?;
-        tokens::revoke_family(&*txn, token.family_id).await?;
-        txn.commit().await?;
+        sessions::end(&state, token.family_id).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }

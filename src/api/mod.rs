@@ -4,11 +4,13 @@
 
 pub mod accounts;
 pub mod care_team;
+pub mod data_rights;
 pub mod diary;
 pub mod extract;
 pub mod health;
 pub mod outcomes;
 pub mod pagination;
+pub mod password;
 pub mod patients;
 mod strict_json;
 pub mod treatments;
@@ -79,6 +81,8 @@ impl Modify for BearerAuth {
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(accounts::router())
+        .merge(password::router())
+        .merge(data_rights::router())
         .merge(care_team::router())
         .merge(patients::router())
         .merge(diary::router())
@@ -155,6 +159,8 @@ const PROBLEMS: &[(&str, &str, &str)] = &[
 fn extra_statuses(operation_id: &str) -> &'static [&'static str] {
     match operation_id {
         "registerPatient" | "createUser" | "linkClinician" => &["409"],
+        "deleteUser" => &["409"],
+        "changePassword" | "confirmPasswordReset" | "deleteMyAccount" => &["401"],
         "upsertDiaryEntry" | "deleteDiaryEntry" => &["412"],
         "login" => &["401", "429"],
         "refreshTokens" => &["401"],

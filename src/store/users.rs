@@ -36,6 +36,7 @@ pub async fn create(db: &impl ConnectionTrait, new: NewUser) -> Result<UserRow, 
         timezone: Set(new.timezone),
         created_at: Set(now),
         updated_at: Set(now),
+        deleted_at: Set(None),
     };
     row.insert(db).await.map_err(|e| {
         if is_unique_violation(&e) {
@@ -79,4 +80,38 @@ pub async fn update_profile(
     }
     row.updated_at = Set(super::now());
     row.update(db).await
+}
+
+/// A live (not deleted) account by email.
+pub async fn find_live_by_email(
+    db: &impl ConnectionTrait,
+    email: &str,
+) -> Result<Option<UserRow>, sea_orm::DbErr> {
+    Ok(find_by_email(db, email)
+        .await?
+        .filter(|u| u.deleted_at.is_none()))
+}
+
+/// A live (not deleted) account by id.
+pub async fn find_live_by_id(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<UserRow>, sea_orm::DbErr> {
+    Ok(find_by_id(db, id).await?.filter(|u| u.deleted_at.is_none()))
+}
+
+/// Replaces the password hash.
+pub async fn set_password_hash(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    password_hash: String,
+) -> Result<(), sea_orm::DbErr> {
+    use sea_orm::sea_query::Expr;
+    user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, Expr::value(password_hash))
+        .col_expr(user::Column::UpdatedAt, Expr::value(super::now()))
+        .filter(user::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
 }

@@ -2,7 +2,7 @@
 
 use base64::Engine;
 use chrono::Utc;
-use migraine_diary::auth::tokens::{Claims, TokenKeys, ISSUER};
+use migraine_diary::auth::tokens::{Claims, TokenKeys, AUDIENCE, ISSUER};
 use migraine_diary::auth::Role;
 use migraine_diary::config::AuthSettings;
 use serde_json::{json, Value};
@@ -157,15 +157,18 @@ fn bad_tokens(w: &World) -> Vec<(&'static str, String)> {
         .sign(&Claims {
             sub: w.ana.id,
             role: Role::Patient,
+            sid: uuid::Uuid::now_v7(),
             iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
             iat: now - 7200,
+            nbf: now - 7200,
             exp: now - 3600,
         })
         .unwrap();
     let other_key = TokenKeys::new(&AuthSettings::with_secret(
         b"another-secret-another-secret-0123".to_vec(),
     ))
-    .issue_access(w.ana.id, Role::Patient)
+    .issue_access(w.ana.id, Role::Patient, uuid::Uuid::now_v7())
     .unwrap();
     // Same signature, payload changed to claim another patient.
     let parts: Vec<&str> = w.ana.token.split('.').collect();

@@ -9,6 +9,7 @@ use axum::Router;
 use http_body_util::BodyExt;
 use migraine_diary::auth::password::hash_blocking;
 use migraine_diary::config::{AuthSettings, DatabaseArgs};
+use migraine_diary::mail::Mailer;
 use migraine_diary::store::users::{self, NewUser};
 use migraine_diary::store::Store;
 use migraine_diary::{app, AppState};
@@ -125,17 +126,41 @@ fn replace_database(url: &str, name: &str) -> String {
 
 impl TestApp {
     pub async fn new() -> Self {
+        Self::with_mailer(Mailer::disabled()).await
+    }
+
+    /// An app that sends mail with `mailer`.
+    pub async fn with_mailer(mailer: Mailer) -> Self {
         let (database_url, dir) = fresh_database().await;
-        let store = Store::connect_and_migrate(&DatabaseArgs::for_url(database_url.clone()))
+        let mut app = Self::on_database(&database_url, mailer).await;
+        app._dir = dir;
+        app
+    }
+
+    /// Another instance of the service on the same database (as behind a load balancer).
+    pub async fn second_instance(&self) -> Self {
+        Self::on_database(&self.database_url, Mailer::disabled()).await
+    }
+
+    async fn on_database(database_url: &str, mailer: Mailer) -> Self {
+        let store = Store::connect_and_migrate(&DatabaseArgs::for_url(database_url))
             .await
             .expect("database");
         let state =
-            AppState::new(store, &AuthSettings::with_secret(SECRET.to_vec())).expect("state");
+            AppState::with_mailer(store, &AuthSettings::with_secret(SECRET.to_vec()), mailer)
+                .expect("state");
+        // Tests measure the steady state: the session cache trusted (listener subscribed).
+        assert!(
+            state
+                .sessions
+                .ready(std::time::Duration::from_secs(30))
+                .await
+        );
         Self {
             router: app(state.clone()),
             state,
-            database_url,
-            _dir: dir,
+            database_url: database_url.to_owned(),
+            _dir: None,
         }
     }
 
