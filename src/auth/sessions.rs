@@ -313,6 +313,12 @@ impl Sessions {
         let Some(nonce) = announcement.nonce else {
             return;
         };
+        if !self.inner.trusted.load(Ordering::Acquire) {
+            // Our listener is down, so acknowledgements cannot reach us; the others heard
+            // the change at commit all the same.
+            tracing::warn!("session listener down: not waiting for other instances");
+            return;
+        }
         let others = match session_rows::connected_applications(&self.db, LISTENER_APP).await {
             Ok(names) => names
                 .into_iter()
@@ -324,29 +330,23 @@ impl Sessions {
                 return;
             }
         };
+        let all_acked = || {
+            lock(&self.inner.acks)
+                .get(&nonce)
+                .is_none_or(|w| others.iter().all(|o| w.acked.contains(o)))
+        };
+        let notify = lock(&self.inner.acks)
+            .get(&nonce)
+            .map(|w| Arc::clone(&w.notify));
         let wait = async {
+            let Some(notify) = notify else { return };
             loop {
-                let notify = {
-                    let acks = lock(&self.inner.acks);
-                    let Some(waiter) = acks.get(&nonce) else {
-                        return;
-                    };
-                    if others.iter().all(|o| waiter.acked.contains(o)) {
-                        return;
-                    }
-                    Arc::clone(&waiter.notify)
-                };
                 let notified = notify.notified();
                 tokio::pin!(notified);
+                // Registered before the check, so an ack between the two is not missed.
                 notified.as_mut().enable();
-                {
-                    let acks = lock(&self.inner.acks);
-                    if acks
-                        .get(&nonce)
-                        .is_none_or(|w| others.iter().all(|o| w.acked.contains(o)))
-                    {
-                        return;
-                    }
+                if all_acked() {
+                    return;
                 }
                 notified.await;
             }

@@ -11,4 +11,5 @@ mod diary;
 mod openapi;
 mod outcomes;
 mod server;
+mod sessions;
 mod treatments;

@@ -18,6 +18,8 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 use uuid::Uuid;
 
+pub mod smtp;
+
 pub const PASSWORD: &str = "correct horse battery";
 pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret-0123";
 
@@ -142,10 +144,25 @@ impl TestApp {
         Self::on_database(&self.database_url, Mailer::disabled()).await
     }
 
+    /// Another instance on the same database whose store `adjust` may change (e.g. to count
+    /// the queries it sends).
+    pub async fn instance_with(&self, adjust: impl FnOnce(&mut Store)) -> Self {
+        Self::on_database_with(&self.database_url, Mailer::disabled(), adjust).await
+    }
+
     async fn on_database(database_url: &str, mailer: Mailer) -> Self {
-        let store = Store::connect_and_migrate(&DatabaseArgs::for_url(database_url))
+        Self::on_database_with(database_url, mailer, |_| {}).await
+    }
+
+    async fn on_database_with(
+        database_url: &str,
+        mailer: Mailer,
+        adjust: impl FnOnce(&mut Store),
+    ) -> Self {
+        let mut store = Store::connect_and_migrate(&DatabaseArgs::for_url(database_url))
             .await
             .expect("database");
+        adjust(&mut store);
         let state =
             AppState::with_mailer(store, &AuthSettings::with_secret(SECRET.to_vec()), mailer)
                 .expect("state");
