@@ -289,7 +289,7 @@ async fn an_admin_deletes_staff_whose_treatments_keep_their_author() {
         .await;
     r.assert_problem(401);
     assert_eq!(
-        traces(&app, &[kim.email.clone()]).await,
+        traces(&app, std::slice::from_ref(&kim.email)).await,
         Vec::<String>::new()
     );
     app.staff("clinician", "kim@clinic.example").await;
