@@ -51,7 +51,9 @@ fn fixture(postgres: bool) -> Option<Fixture> {
         (url, Some(dir))
     };
     let (store, sessions, claims) = runtime.block_on(async {
-        let store = Store::connect_and_migrate(&DatabaseArgs::for_url(url)).await.ok()?;
+        let store = Store::connect_and_migrate(&DatabaseArgs::for_url(url))
+            .await
+            .ok()?;
         let user = users::create(
             &store.db,
             NewUser {

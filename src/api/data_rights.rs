@@ -33,6 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// A login of the account, as kept by the service.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionRecord {
+    /// The session's id (the `sid` claim of its access tokens).
     pub id: Uuid,
     /// When the login happened.
     pub started_at: DateTime<Utc>,

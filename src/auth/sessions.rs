@@ -351,7 +351,14 @@ impl Sessions {
                 notified.await;
             }
         };
-        if tokio::time::timeout(ACK_TIMEOUT, wait).await.is_err() {
+        let started = std::time::Instant::now();
+        if tokio::time::timeout(ACK_TIMEOUT, wait).await.is_ok() {
+            tracing::debug!(
+                instances = others.len(),
+                wait_us = started.elapsed().as_micros() as u64,
+                "session change acknowledged by every instance"
+            );
+        } else {
             let acks = lock(&self.inner.acks);
             let missing: Vec<&String> = others
                 .iter()
