@@ -10,6 +10,7 @@ use migraine_diary::auth::sessions::Sessions;
 use migraine_diary::auth::tokens::{Claims, AUDIENCE, ISSUER};
 use migraine_diary::auth::Role;
 use migraine_diary::config::DatabaseArgs;
+use migraine_diary::domain::TimeZone;
 use migraine_diary::store::users::{self, NewUser};
 use migraine_diary::store::{sessions, Store};
 use sea_orm::{ConnectionTrait, Database};
@@ -59,9 +60,9 @@ fn fixture(postgres: bool) -> Option<Fixture> {
             NewUser {
                 email: "ana@example.org".into(),
                 password_hash: "!".into(),
-                role: "patient".into(),
+                role: Role::Patient,
                 display_name: None,
-                timezone: "UTC".into(),
+                timezone: TimeZone::UTC,
             },
         )
         .await
@@ -71,7 +72,7 @@ fn fixture(postgres: bool) -> Option<Fixture> {
         cache.ready(std::time::Duration::from_secs(10)).await;
         let now = Utc::now().timestamp();
         let claims = Claims {
-            sub: user.id,
+            sub: user.id.0,
             role: Role::Patient,
             sid,
             iss: ISSUER.into(),

@@ -7,28 +7,21 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::accounts::User;
 use super::care_team::LinkedClinician;
 use super::diary::DiaryEntry;
 use super::extract::{ApiJson, ApiPath};
-use super::treatments::{patient_tz, Treatment};
-use super::validate::Problems;
+use super::treatments::Treatment;
+use super::{Conflict, Unauthorized};
 use crate::auth::{AuthUser, Role};
-use crate::error::{ApiError, ApiResult};
+use crate::domain::account::check_password_length;
+use crate::domain::{PatientId, Problems, UserId};
+use crate::error::ApiResult;
 use crate::service::erasure;
-use crate::store::{care, diary, sessions, treatments, users};
-use crate::AppState;
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(export_my_data))
-        .routes(routes!(delete_my_account))
-        .routes(routes!(delete_user))
-}
+use crate::service::export::{patient_record, PatientRecord};
+use crate::state::AppState;
 
 /// A login of the account, as kept by the service.
 #[derive(Debug, Serialize, ToSchema)]
@@ -59,60 +52,47 @@ pub struct PatientExport {
     pub sessions: Vec<SessionRecord>,
 }
 
+impl From<PatientRecord> for PatientExport {
+    fn from(record: PatientRecord) -> Self {
+        let tz = record.account.timezone;
+        Self {
+            exported_at: crate::store::now(),
+            diary: record.diary.into_iter().map(DiaryEntry::from).collect(),
+            treatments: record
+                .treatments
+                .into_iter()
+                .map(|t| Treatment::new(t, tz))
+                .collect(),
+            care_team: record
+                .care_team
+                .into_iter()
+                .map(|(link, clinician)| LinkedClinician {
+                    id: clinician.id.0,
+                    email: clinician.email,
+                    display_name: clinician.display_name,
+                    linked_at: link.created_at,
+                })
+                .collect(),
+            sessions: record
+                .sessions
+                .into_iter()
+                .map(|s| SessionRecord {
+                    id: s.id,
+                    started_at: s.created_at,
+                    ended_at: s.ended_at,
+                })
+                .collect(),
+            profile: record.account.into(),
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteAccountRequest {
     /// The account's password, to confirm.
     #[schema(max_length = 256)]
     pub password: String,
-}
-
-/// The patient's whole record, read in one go (a diary holds at most a few thousand days).
-async fn export_document(state: &AppState, patient_id: Uuid) -> ApiResult<PatientExport> {
-    let db = &state.store.db;
-    let account = users::find_live_by_id(db, patient_id)
-        .await?
-        .ok_or_else(|| {
-            ApiError::Unauthorized("The account of this token no longer exists.".into())
-        })?;
-    let tz = patient_tz(&account);
-    let diary = diary::list_range(db, patient_id, None, None, None, u64::MAX >> 1)
-        .await?
-        .into_iter()
-        .map(DiaryEntry::from_row)
-        .collect::<ApiResult<_>>()?;
-    let treatments = treatments::list(db, patient_id, None, u64::MAX >> 1)
-        .await?
-        .into_iter()
-        .map(|row| Treatment::from_row(row, tz))
-        .collect::<ApiResult<_>>()?;
-    let care_team = care::list_clinicians(db, patient_id, None, u64::MAX >> 1)
-        .await?
-        .into_iter()
-        .map(|(link, clinician)| LinkedClinician {
-            id: clinician.id,
-            email: clinician.email,
-            display_name: clinician.display_name,
-            linked_at: link.created_at,
-        })
-        .collect();
-    let sessions = sessions::list_for_user(db, patient_id)
-        .await?
-        .into_iter()
-        .map(|s| SessionRecord {
-            id: s.id,
-            started_at: s.created_at,
-            ended_at: s.ended_at,
-        })
-        .collect();
-    Ok(PatientExport {
-        exported_at: crate::store::now(),
-        profile: User::from_row(account)?,
-        diary,
-        treatments,
-        care_team,
-        sessions,
-    })
 }
 
 /// Export my data
@@ -122,12 +102,13 @@ async fn export_document(state: &AppState, patient_id: Uuid) -> ApiResult<Patien
 #[utoipa::path(get, path = "/v1/me/export", tag = "accounts", operation_id = "exportMyData",
     security(("bearer" = [])),
     responses((status = 200, description = "The caller's whole record", body = PatientExport)))]
-async fn export_my_data(
+pub(crate) async fn export_my_data(
     State(state): State<AppState>,
     caller: AuthUser,
 ) -> ApiResult<Json<PatientExport>> {
     let patient = caller.require(Role::Patient)?;
-    Ok(Json(export_document(&state, patient.id).await?))
+    let record = patient_record(&state, PatientId(patient.id.0)).await?;
+    Ok(Json(record.into()))
 }
 
 /// Delete my account
@@ -138,19 +119,16 @@ async fn export_my_data(
 #[utoipa::path(post, path = "/v1/me/delete", tag = "accounts", operation_id = "deleteMyAccount",
     security(("bearer" = [])),
     request_body = DeleteAccountRequest,
-    responses((status = 204, description = "Account and data deleted")))]
-async fn delete_my_account(
+    responses((status = 204, description = "Account and data deleted"),
+        (status = 401, response = Unauthorized)))]
+pub(crate) async fn delete_my_account(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiJson(req): ApiJson<DeleteAccountRequest>,
 ) -> ApiResult<StatusCode> {
     let mut problems = Problems::new();
-    problems.check(
-        req.password.chars().count() <= 256,
-        "password",
-        "must be at most 256 characters",
-    );
-    problems.finish()?;
+    check_password_length(&req.password, "password", &mut problems);
+    problems.or_ok(())?;
     erasure::delete_own_account(&state, caller, req.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -164,12 +142,13 @@ async fn delete_my_account(
 #[utoipa::path(delete, path = "/v1/admin/users/{user_id}", tag = "admin", operation_id = "deleteUser",
     security(("bearer" = [])),
     params(("user_id" = Uuid, Path, description = "The account")),
-    responses((status = 204, description = "Account deleted")))]
-async fn delete_user(
+    responses((status = 204, description = "Account deleted"),
+        (status = 409, response = Conflict)))]
+pub(crate) async fn delete_user(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiPath(user_id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    erasure::delete_staff_account(&state, caller, user_id).await?;
+    erasure::delete_staff_account(&state, caller, UserId(user_id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,40 +6,18 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::accounts::TokenPair;
 use super::extract::{ApiJson, ApiPath};
-use super::validate::{normalize_email, Problems};
+use super::Unauthorized;
 use crate::auth::reset_code::MAX_CODE_INPUT;
 use crate::auth::{AuthUser, Role};
+use crate::domain::account::{check_password_as, check_password_length, normalize_email};
+use crate::domain::{Problems, UserId};
 use crate::error::ApiResult;
 use crate::service::{password_reset, sessions};
-use crate::AppState;
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(change_password))
-        .routes(routes!(request_password_reset))
-        .routes(routes!(confirm_password_reset))
-        .routes(routes!(issue_desk_reset_code))
-}
-
-/// Longest password accepted (NIST SP 800-63B: at least 64 must be allowed).
-const MAX_PASSWORD_CHARS: usize = 256;
-const MIN_PASSWORD_CHARS: usize = 8;
-
-/// A new password's rule, reported under `field`.
-fn check_new_password(password: &str, field: &str, problems: &mut Problems) {
-    let n = password.chars().count();
-    problems.check(
-        (MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&n),
-        field,
-        "must be 8 to 256 characters",
-    );
-}
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -92,23 +70,20 @@ pub struct DeskResetCode {
 #[utoipa::path(post, path = "/v1/me/password", tag = "accounts", operation_id = "changePassword",
     security(("bearer" = [])),
     request_body = ChangePasswordRequest,
-    responses((status = 200, description = "Password changed; a new session", body = TokenPair)))]
-async fn change_password(
+    responses((status = 200, description = "Password changed; a new session", body = TokenPair),
+        (status = 401, response = Unauthorized)))]
+pub(crate) async fn change_password(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiJson(req): ApiJson<ChangePasswordRequest>,
 ) -> ApiResult<Json<TokenPair>> {
     let mut problems = Problems::new();
-    check_new_password(&req.new_password, "new_password", &mut problems);
-    problems.check(
-        req.current_password.chars().count() <= MAX_PASSWORD_CHARS,
-        "current_password",
-        "must be at most 256 characters",
-    );
-    problems.finish()?;
-    let issued =
+    check_password_as(&req.new_password, "new_password", &mut problems);
+    check_password_length(&req.current_password, "current_password", &mut problems);
+    problems.or_ok(())?;
+    let session =
         sessions::change_password(&state, caller, req.current_password, req.new_password).await?;
-    Ok(Json(issued.into()))
+    Ok(Json(session.into()))
 }
 
 /// Ask for a password-reset code
@@ -119,13 +94,13 @@ async fn change_password(
 #[utoipa::path(post, path = "/v1/auth/password-reset", tag = "auth", operation_id = "requestPasswordReset",
     request_body = PasswordResetRequest,
     responses((status = 202, description = "Accepted; a code is mailed if the address has an account")))]
-async fn request_password_reset(
+pub(crate) async fn request_password_reset(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<PasswordResetRequest>,
 ) -> ApiResult<StatusCode> {
     let mut problems = Problems::new();
     let email = normalize_email(&req.email, &mut problems);
-    problems.finish()?;
+    problems.or_ok(())?;
     state.password_resets.request(email);
     Ok(StatusCode::ACCEPTED)
 }
@@ -136,20 +111,21 @@ async fn request_password_reset(
 /// wrong codes use the code up. On success every session of the account ends.
 #[utoipa::path(post, path = "/v1/auth/password-reset/confirm", tag = "auth", operation_id = "confirmPasswordReset",
     request_body = PasswordResetConfirmation,
-    responses((status = 204, description = "Password set; every session ended")))]
-async fn confirm_password_reset(
+    responses((status = 204, description = "Password set; every session ended"),
+        (status = 401, response = Unauthorized)))]
+pub(crate) async fn confirm_password_reset(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<PasswordResetConfirmation>,
 ) -> ApiResult<StatusCode> {
     let mut problems = Problems::new();
     let email = normalize_email(&req.email, &mut problems);
-    check_new_password(&req.new_password, "new_password", &mut problems);
+    check_password_as(&req.new_password, "new_password", &mut problems);
     problems.check(
         req.code.len() <= MAX_CODE_INPUT,
         "code",
         "must be at most 64 characters",
     );
-    problems.finish()?;
+    problems.or_ok(())?;
     password_reset::confirm(&state, &email, &req.code, req.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -163,13 +139,14 @@ async fn confirm_password_reset(
     security(("bearer" = [])),
     params(("user_id" = Uuid, Path, description = "The account")),
     responses((status = 201, description = "Code issued", body = DeskResetCode)))]
-async fn issue_desk_reset_code(
+pub(crate) async fn issue_desk_reset_code(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiPath(user_id): ApiPath<Uuid>,
 ) -> ApiResult<(StatusCode, Json<DeskResetCode>)> {
     let admin = caller.require(Role::Admin)?;
-    let (code, expires_at) = password_reset::issue_at_desk(&state, admin.id, user_id).await?;
+    let (code, expires_at) =
+        password_reset::issue_at_desk(&state, admin.id, UserId(user_id)).await?;
     Ok((
         StatusCode::CREATED,
         Json(DeskResetCode { code, expires_at }),

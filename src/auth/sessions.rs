@@ -37,6 +37,7 @@ use uuid::Uuid;
 
 use super::tokens::Claims;
 use super::{AuthUser, Role};
+use crate::domain::UserId;
 use crate::error::ApiError;
 use crate::store::sessions as session_rows;
 
@@ -244,7 +245,7 @@ impl Sessions {
             session.live && session.user_id == claims.sub && session.role == Some(claims.role);
         if valid {
             Ok(AuthUser {
-                id: claims.sub,
+                id: UserId(claims.sub),
                 role: claims.role,
             })
         } else {
@@ -259,7 +260,7 @@ impl Sessions {
         let session = match row {
             Some(r) => CachedSession {
                 user_id: r.user_id,
-                role: Role::parse(&r.role),
+                role: Some(r.role),
                 live: r.live,
             },
             None => CachedSession {

@@ -2,13 +2,12 @@
 //! an admin deletes staff accounts. Each deletion is one transaction: it happens entirely or
 //! not at all, and every session of the account ends with it.
 
-use uuid::Uuid;
-
 use super::sessions::{commit_ending, end_all_in};
 use crate::auth::{AuthUser, Role};
+use crate::domain::{PatientId, UserId};
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 use crate::store::{erasure, users};
-use crate::AppState;
 
 fn wrong_password() -> ApiError {
     ApiError::Unauthorized("The password is wrong.".into())
@@ -33,7 +32,7 @@ pub async fn delete_own_account(
     }
     let txn = state.store.begin_write().await?;
     let change = end_all_in(&txn, caller.id).await?;
-    erasure::delete_patient(&*txn, caller.id).await?;
+    erasure::delete_patient(&*txn, PatientId(caller.id.0)).await?;
     commit_ending(state, txn, change).await?;
     tracing::info!(user_id = %caller.id, "patient account deleted by its owner");
     Ok(())
@@ -43,13 +42,13 @@ pub async fn delete_own_account(
 pub async fn delete_staff_account(
     state: &AppState,
     admin: AuthUser,
-    user_id: Uuid,
+    user_id: UserId,
 ) -> ApiResult<()> {
     let admin = admin.require(Role::Admin)?;
     let account = users::find_live_by_id(&state.store.db, user_id)
         .await?
         .ok_or_else(|| ApiError::not_found("No such account."))?;
-    if Role::parse(&account.role) == Some(Role::Patient) {
+    if account.role == Role::Patient {
         return Err(ApiError::Forbidden(
             "A patient's account is deleted only by the patient.".into(),
         ));

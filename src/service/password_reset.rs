@@ -9,14 +9,14 @@
 
 use chrono::{DateTime, Duration, Utc};
 use tokio::sync::mpsc;
-use uuid::Uuid;
 
 use super::sessions::{commit_ending, end_all_in};
 use crate::auth::reset_code;
+use crate::domain::UserId;
 use crate::error::{ApiError, ApiResult};
 use crate::mail::Mailer;
+use crate::state::AppState;
 use crate::store::{password_resets, users, Store};
-use crate::AppState;
 
 pub const MAILED_CODE_MINUTES: i64 = 30;
 pub const DESK_CODE_HOURS: i64 = 24;
@@ -104,9 +104,9 @@ async fn mail_code(store: &Store, mailer: &Mailer, email: &str) -> ApiResult<()>
 /// Stores a new code for `user_id` (voiding any earlier one); returns it and its expiry.
 async fn issue(
     store: &Store,
-    user_id: Uuid,
+    user_id: UserId,
     valid_for: Duration,
-    issued_by: Option<Uuid>,
+    issued_by: Option<UserId>,
 ) -> ApiResult<(String, DateTime<Utc>)> {
     let code = reset_code::generate();
     let expires_at = crate::store::now() + valid_for;
@@ -126,8 +126,8 @@ async fn issue(
 /// A code for the clinic desk; 404 for an unknown or deleted account.
 pub async fn issue_at_desk(
     state: &AppState,
-    admin_id: Uuid,
-    user_id: Uuid,
+    admin_id: UserId,
+    user_id: UserId,
 ) -> ApiResult<(String, DateTime<Utc>)> {
     users::find_live_by_id(&state.store.db, user_id)
         .await?

@@ -1,60 +1,110 @@
-//! Starting and ending sessions, and the password change that ends all of them.
+//! Sessions: a login starts a session (a row in `sessions`) whose refresh tokens form one
+//! family; each refresh spends one token and issues the next; presenting a spent token again is
+//! taken as theft and ends the session. Ending a session (logout, theft, password change or
+//! reset, deletion) refuses its access tokens at once, on every instance (`auth::sessions`).
 
 use chrono::{Duration, Utc};
 use uuid::Uuid;
 
 use crate::auth::sessions::SessionChange;
 use crate::auth::tokens::{digest, new_refresh_token};
-use crate::auth::{AuthUser, Role};
+use crate::auth::AuthUser;
+use crate::domain::{Role, UserId};
 use crate::error::{ApiError, ApiResult};
-use crate::store::{sessions, tokens, users, WriteTxn};
-use crate::AppState;
+use crate::state::AppState;
+use crate::store::users::{self, Account};
+use crate::store::{sessions, tokens, WriteTxn};
 
-/// The secrets of a session, as handed to the client.
-#[derive(Debug)]
-pub struct IssuedTokens {
+/// The tokens of a session, as issued.
+#[derive(Debug, Clone)]
+pub struct Session {
     pub access_token: String,
-    pub refresh_token: String,
+    /// Lifetime of the access token, in seconds.
     pub expires_in: u64,
+    pub refresh_token: String,
 }
 
-/// Adds a refresh token to session `session_id` (a new login or a rotation) in `txn` and signs
-/// an access token for it. The caller commits.
-pub async fn issue_tokens(
+fn invalid_refresh() -> ApiError {
+    ApiError::Unauthorized("Invalid, expired or already used refresh token.".into())
+}
+
+/// Adds the next refresh token of session `session_id` in `txn` and signs an access token
+/// for it. The caller commits.
+async fn issue(
     state: &AppState,
     txn: &WriteTxn,
-    user_id: Uuid,
+    user: UserId,
     role: Role,
     session_id: Uuid,
-) -> ApiResult<IssuedTokens> {
-    let access_token = state
-        .tokens
-        .issue_access(user_id, role, session_id)
+) -> ApiResult<Session> {
+    let keys = &state.tokens;
+    let access_token = keys
+        .issue_access(user.0, role, session_id)
         .map_err(ApiError::internal)?;
     let refresh_token = new_refresh_token();
-    let ttl_days = i64::try_from(state.tokens.refresh_ttl_days).map_err(ApiError::internal)?;
+    let ttl = i64::try_from(keys.refresh_ttl_days)
+        .ok()
+        .and_then(Duration::try_days)
+        .ok_or_else(|| ApiError::internal("refresh token lifetime out of range"))?;
     tokens::insert(
         &**txn,
-        user_id,
+        user,
         session_id,
         digest(&refresh_token),
-        Utc::now() + Duration::days(ttl_days),
+        Utc::now() + ttl,
     )
     .await?;
-    Ok(IssuedTokens {
+    Ok(Session {
         access_token,
+        expires_in: keys.access_ttl_secs,
         refresh_token,
-        expires_in: state.tokens.access_ttl_secs,
     })
 }
 
-/// A new session (login).
-pub async fn start(state: &AppState, user_id: Uuid, role: Role) -> ApiResult<IssuedTokens> {
+/// Starts a session for an account whose password was just verified.
+pub async fn start(state: &AppState, account: &Account) -> ApiResult<Session> {
     let txn = state.store.begin_write().await?;
-    let session_id = sessions::create(&*txn, user_id).await?;
-    let issued = issue_tokens(state, &txn, user_id, role, session_id).await?;
+    let session_id = sessions::create(&*txn, account.id).await?;
+    let session = issue(state, &txn, account.id, account.role, session_id).await?;
     txn.commit().await?;
-    Ok(issued)
+    Ok(session)
+}
+
+/// Trades a refresh token for the next pair (rotation with reuse detection).
+pub async fn refresh(state: &AppState, presented: &str) -> ApiResult<Session> {
+    let txn = state.store.begin_write().await?;
+    let Some(token) = tokens::find_by_hash(&*txn, &digest(presented)).await? else {
+        return Err(invalid_refresh());
+    };
+    if token.revoked_at.is_some() || token.expires_at <= Utc::now() {
+        return Err(invalid_refresh());
+    }
+    if token.used_at.is_some() || !tokens::spend(&*txn, token.id).await? {
+        sessions::end(&*txn, token.family_id).await?;
+        commit_ending(state, txn, SessionChange::Ended(token.family_id)).await?;
+        tracing::warn!(user_id = %token.user_id, "refresh token re-used; session ended");
+        return Err(invalid_refresh());
+    }
+    if !sessions::is_live(&*txn, token.family_id).await? {
+        return Err(invalid_refresh());
+    }
+    let user = users::find_live_by_id(&*txn, UserId(token.user_id))
+        .await?
+        .ok_or_else(invalid_refresh)?;
+    let session = issue(state, &txn, user.id, user.role, token.family_id).await?;
+    txn.commit().await?;
+    Ok(session)
+}
+
+/// Ends the session of a refresh token: its refresh tokens and its access tokens stop working
+/// at once. An unknown or spent token is no error, so logging out twice is harmless.
+pub async fn end(state: &AppState, presented: &str) -> ApiResult<()> {
+    if let Some(token) = tokens::find_by_hash(&state.store.db, &digest(presented)).await? {
+        let txn = state.store.begin_write().await?;
+        sessions::end(&*txn, token.family_id).await?;
+        commit_ending(state, txn, SessionChange::Ended(token.family_id)).await?;
+    }
+    Ok(())
 }
 
 /// Commits `txn` after announcing `change`, then waits until every instance has heard it.
@@ -69,17 +119,10 @@ pub async fn commit_ending(
     Ok(())
 }
 
-/// Ends one session: its refresh tokens and its access tokens stop working at once.
-pub async fn end(state: &AppState, session_id: Uuid) -> ApiResult<()> {
-    let txn = state.store.begin_write().await?;
-    sessions::end(&*txn, session_id).await?;
-    commit_ending(state, txn, SessionChange::Ended(session_id)).await
-}
-
-/// Ends every session of `user_id` in `txn` (the caller commits with [`commit_ending`]).
-pub async fn end_all_in(txn: &WriteTxn, user_id: Uuid) -> ApiResult<SessionChange> {
-    sessions::end_all(&**txn, user_id).await?;
-    Ok(SessionChange::Account(user_id))
+/// Ends every session of `user` in `txn` (the caller commits with [`commit_ending`]).
+pub async fn end_all_in(txn: &WriteTxn, user: UserId) -> ApiResult<SessionChange> {
+    sessions::end_all(&**txn, user).await?;
+    Ok(SessionChange::Account(user.0))
 }
 
 fn wrong_current_password() -> ApiError {
@@ -93,7 +136,7 @@ pub async fn change_password(
     caller: AuthUser,
     current_password: String,
     new_password: String,
-) -> ApiResult<IssuedTokens> {
+) -> ApiResult<Session> {
     let account = users::find_live_by_id(&state.store.db, caller.id)
         .await?
         .ok_or_else(wrong_current_password)?;
@@ -109,7 +152,7 @@ pub async fn change_password(
     users::set_password_hash(&*txn, caller.id, password_hash).await?;
     let change = end_all_in(&txn, caller.id).await?;
     let session_id = sessions::create(&*txn, caller.id).await?;
-    let issued = issue_tokens(state, &txn, caller.id, caller.role, session_id).await?;
+    let session = issue(state, &txn, caller.id, caller.role, session_id).await?;
     commit_ending(state, txn, change).await?;
-    Ok(issued)
+    Ok(session)
 }

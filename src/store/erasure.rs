@@ -3,17 +3,16 @@
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
-use uuid::Uuid;
+
+use crate::domain::{PatientId, UserId};
 
 use super::entities::{
     care_invite, care_link, diary_entry, password_reset, refresh_token, session, treatment, user,
 };
 
 /// Removes the credentials of an account: reset codes, refresh tokens, sessions.
-async fn delete_credentials(
-    db: &impl ConnectionTrait,
-    user_id: Uuid,
-) -> Result<(), sea_orm::DbErr> {
+async fn delete_credentials(db: &impl ConnectionTrait, user: UserId) -> Result<(), sea_orm::DbErr> {
+    let user_id = user.0;
     password_reset::Entity::delete_many()
         .filter(password_reset::Column::UserId.eq(user_id))
         .exec(db)
@@ -34,9 +33,10 @@ async fn delete_credentials(
 /// `ON DELETE CASCADE` go with the last statement.
 pub async fn delete_patient(
     db: &impl ConnectionTrait,
-    patient_id: Uuid,
+    patient: PatientId,
 ) -> Result<(), sea_orm::DbErr> {
-    delete_credentials(db, patient_id).await?;
+    delete_credentials(db, patient.into()).await?;
+    let patient_id = patient.0;
     care_link::Entity::delete_many()
         .filter(care_link::Column::PatientId.eq(patient_id))
         .exec(db)
@@ -59,8 +59,9 @@ pub async fn delete_patient(
 
 /// A staff account loses its credentials, links and invites and keeps an anonymous row: no
 /// email (the address may be used again), no usable password, no name.
-pub async fn retire_staff(db: &impl ConnectionTrait, user_id: Uuid) -> Result<(), sea_orm::DbErr> {
-    delete_credentials(db, user_id).await?;
+pub async fn retire_staff(db: &impl ConnectionTrait, user: UserId) -> Result<(), sea_orm::DbErr> {
+    delete_credentials(db, user).await?;
+    let user_id = user.0;
     care_link::Entity::delete_many()
         .filter(care_link::Column::ClinicianId.eq(user_id))
         .exec(db)

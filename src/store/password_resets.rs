@@ -6,28 +6,29 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use uuid::Uuid;
 
 use super::entities::password_reset;
+use crate::domain::UserId;
 
 pub use password_reset::Model as PasswordResetRow;
 
 /// Stores a new code for `user_id`, voiding any earlier one.
 pub async fn replace(
     db: &impl ConnectionTrait,
-    user_id: Uuid,
+    user_id: UserId,
     code_hash: String,
     expires_at: DateTime<Utc>,
-    issued_by: Option<Uuid>,
+    issued_by: Option<UserId>,
 ) -> Result<PasswordResetRow, sea_orm::DbErr> {
     password_reset::Entity::delete_many()
-        .filter(password_reset::Column::UserId.eq(user_id))
+        .filter(password_reset::Column::UserId.eq(user_id.0))
         .exec(db)
         .await?;
     password_reset::ActiveModel {
         id: Set(Uuid::now_v7()),
-        user_id: Set(user_id),
+        user_id: Set(user_id.0),
         code_hash: Set(code_hash),
         expires_at: Set(expires_at),
         attempts: Set(0),
-        issued_by: Set(issued_by),
+        issued_by: Set(issued_by.map(|id| id.0)),
         created_at: Set(super::now()),
     }
     .insert(db)
@@ -36,10 +37,10 @@ pub async fn replace(
 
 pub async fn find_for_user(
     db: &impl ConnectionTrait,
-    user_id: Uuid,
+    user_id: UserId,
 ) -> Result<Option<PasswordResetRow>, sea_orm::DbErr> {
     password_reset::Entity::find()
-        .filter(password_reset::Column::UserId.eq(user_id))
+        .filter(password_reset::Column::UserId.eq(user_id.0))
         .one(db)
         .await
 }

@@ -9,23 +9,24 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::entities::{refresh_token, session, user};
+use crate::domain::{Role, UserId};
 
 /// What an access token's session amounts to right now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionAccount {
     pub user_id: Uuid,
-    /// The account's role as stored.
-    pub role: String,
+    /// The account's role (meaningless when not `live`).
+    pub role: Role,
     /// False when the session ended or the account is gone.
     pub live: bool,
 }
 
 /// Starts a session for `user_id`; its id is the refresh-token family and the tokens' `sid`.
-pub async fn create(db: &impl ConnectionTrait, user_id: Uuid) -> Result<Uuid, sea_orm::DbErr> {
+pub async fn create(db: &impl ConnectionTrait, user_id: UserId) -> Result<Uuid, sea_orm::DbErr> {
     let id = Uuid::now_v7();
     session::ActiveModel {
         id: Set(id),
-        user_id: Set(user_id),
+        user_id: Set(user_id.0),
         created_at: Set(super::now()),
         ended_at: Set(None),
     }
@@ -46,12 +47,12 @@ pub async fn lookup(
     Ok(Some(match account {
         Some(u) => SessionAccount {
             user_id: u.id,
-            role: u.role,
+            role: u.role.into(),
             live: found.ended_at.is_none() && u.deleted_at.is_none(),
         },
         None => SessionAccount {
             user_id: found.user_id,
-            role: String::new(),
+            role: Role::Patient,
             live: false,
         },
     }))
@@ -84,17 +85,17 @@ pub async fn end(db: &impl ConnectionTrait, session_id: Uuid) -> Result<(), sea_
 }
 
 /// Ends every session of an account and revokes all its refresh tokens.
-pub async fn end_all(db: &impl ConnectionTrait, user_id: Uuid) -> Result<(), sea_orm::DbErr> {
+pub async fn end_all(db: &impl ConnectionTrait, user_id: UserId) -> Result<(), sea_orm::DbErr> {
     let now = super::now();
     session::Entity::update_many()
         .col_expr(session::Column::EndedAt, Expr::value(now))
-        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::UserId.eq(user_id.0))
         .filter(session::Column::EndedAt.is_null())
         .exec(db)
         .await?;
     refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
-        .filter(refresh_token::Column::UserId.eq(user_id))
+        .filter(refresh_token::Column::UserId.eq(user_id.0))
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(db)
         .await?;
@@ -138,11 +139,11 @@ pub async fn connected_applications(
 /// An account's sessions, oldest first (for the data export).
 pub async fn list_for_user(
     db: &impl ConnectionTrait,
-    user_id: Uuid,
+    user_id: UserId,
 ) -> Result<Vec<session::Model>, sea_orm::DbErr> {
     use sea_orm::QueryOrder;
     session::Entity::find()
-        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::UserId.eq(user_id.0))
         .order_by_asc(session::Column::CreatedAt)
         .all(db)
         .await

@@ -9,6 +9,7 @@ mod authorization;
 mod care_team;
 mod data_rights;
 mod diary;
+mod migrations;
 mod openapi;
 mod outcomes;
 mod password_reset;
