@@ -25,6 +25,16 @@ async fn logout(app: &TestApp, actor: &Actor) {
     assert_eq!(r.status, 204, "{}", r.body);
 }
 
+async fn refresh(app: &TestApp, refresh_token: &str) -> crate::common::Resp {
+    app.call(
+        "POST",
+        "/v1/auth/refresh",
+        None,
+        Some(json!({"refresh_token": refresh_token})),
+    )
+    .await
+}
+
 async fn change_password(
     app: &TestApp,
     token: &str,
@@ -56,14 +66,7 @@ async fn logout_refuses_that_sessions_access_token_at_once_and_keeps_the_others(
     assert_eq!(app.get("/v1/me", &phone.token).await.status, 200);
     logout(&app, &phone).await;
     app.get("/v1/me", &phone.token).await.assert_problem(401);
-    app.call(
-        "POST",
-        "/v1/auth/refresh",
-        None,
-        Some(json!({"refresh_token": phone.refresh})),
-    )
-    .await
-    .assert_problem(401);
+    refresh(&app, &phone.refresh).await.assert_problem(401);
     assert_eq!(app.get("/v1/me", &laptop.token).await.status, 200);
     // Logging out twice is harmless.
     logout(&app, &phone).await;
@@ -73,26 +76,12 @@ async fn logout_refuses_that_sessions_access_token_at_once_and_keeps_the_others(
 async fn refreshed_tokens_belong_to_the_same_session() {
     let app = TestApp::new().await;
     let ana = app.patient("ana@example.org", "UTC").await;
-    let r = app
-        .call(
-            "POST",
-            "/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": ana.refresh})),
-        )
-        .await;
+    let r = refresh(&app, &ana.refresh).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let token = r.body["access_token"].as_str().unwrap().to_owned();
     assert_eq!(claims_of(&token)["sid"], claims_of(&ana.token)["sid"]);
     // Re-using the spent refresh token is theft: the whole session ends, access tokens too.
-    app.call(
-        "POST",
-        "/v1/auth/refresh",
-        None,
-        Some(json!({"refresh_token": ana.refresh})),
-    )
-    .await
-    .assert_problem(401);
+    refresh(&app, &ana.refresh).await.assert_problem(401);
     app.get("/v1/me", &token).await.assert_problem(401);
     app.get("/v1/me", &ana.token).await.assert_problem(401);
 }
@@ -109,14 +98,7 @@ async fn password_change_ends_every_session_and_starts_a_fresh_one() {
     assert_eq!(app.get("/v1/me", fresh).await.status, 200);
     for old in [&phone, &laptop] {
         app.get("/v1/me", &old.token).await.assert_problem(401);
-        app.call(
-            "POST",
-            "/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": old.refresh})),
-        )
-        .await
-        .assert_problem(401);
+        refresh(&app, &old.refresh).await.assert_problem(401);
     }
     let login = |password: &str| {
         app.call(
