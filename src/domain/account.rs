@@ -66,7 +66,7 @@ pub fn check_password_as(password: &str, field: &str, problems: &mut Problems) {
     problems.check(
         (MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&n),
         field,
-        "must be 8 to 256 characters",
+        format!("must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"),
     );
 }
 
@@ -76,7 +76,7 @@ pub fn check_password_length(password: &str, field: &str, problems: &mut Problem
     problems.check(
         password.chars().count() <= MAX_PASSWORD_CHARS,
         field,
-        "must be at most 256 characters",
+        format!("must be at most {MAX_PASSWORD_CHARS} characters"),
     );
 }
 
@@ -97,7 +97,7 @@ pub fn normalize_display_name(raw: Option<String>, problems: &mut Problems) -> O
     problems.check(
         name.chars().count() <= MAX_DISPLAY_NAME_CHARS,
         "display_name",
-        "must be at most 100 characters",
+        format!("must be at most {MAX_DISPLAY_NAME_CHARS} characters"),
     );
     problems.check(
         !name.chars().any(char::is_control),
