@@ -159,6 +159,28 @@ impl Inner {
         }
     }
 
+    /// Caches what a read found, unless an invalidation happened since the read began at
+    /// `generation` (then it may be stale). Returns whether it was cached.
+    fn remember(&self, sid: Uuid, session: CachedSession, generation: u64) -> bool {
+        let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
+        if self.generation.load(Ordering::Acquire) != generation {
+            return false;
+        }
+        if cache.len() >= MAX_CACHED {
+            cache.clear();
+        }
+        cache.insert(sid, session);
+        true
+    }
+
+    fn cached(&self, sid: Uuid) -> Option<CachedSession> {
+        self.cache
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&sid)
+            .copied()
+    }
+
     fn set_trusted(&self, trusted: bool) {
         // Whatever was cached before may have missed notifications: start afresh either way.
         self.generation.fetch_add(1, Ordering::AcqRel);
@@ -221,16 +243,7 @@ impl Sessions {
     pub async fn authorize(&self, claims: &Claims) -> Result<AuthUser, ApiError> {
         let inner = &self.inner;
         let trusted = inner.trusted.load(Ordering::Acquire);
-        let cached = trusted
-            .then(|| {
-                inner
-                    .cache
-                    .read()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .get(&claims.sid)
-                    .copied()
-            })
-            .flatten();
+        let cached = trusted.then(|| inner.cached(claims.sid)).flatten();
         let session = match cached {
             Some(s) => {
                 inner.hits.fetch_add(1, Ordering::Relaxed);
@@ -270,14 +283,7 @@ impl Sessions {
             },
         };
         if trusted {
-            let mut cache = inner.cache.write().unwrap_or_else(|p| p.into_inner());
-            // Only if no invalidation happened since the read began (it might have been stale).
-            if inner.generation.load(Ordering::Acquire) == generation {
-                if cache.len() >= MAX_CACHED {
-                    cache.clear();
-                }
-                cache.insert(sid, session);
-            }
+            inner.remember(sid, session, generation);
         }
         Ok(session)
     }
@@ -457,6 +463,70 @@ async fn listen(sessions: Sessions) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn inner() -> Inner {
+        let (trusted_tx, _) = watch::channel(true);
+        Inner {
+            instance: Uuid::new_v4(),
+            cache: RwLock::new(HashMap::new()),
+            generation: AtomicU64::new(0),
+            trusted: AtomicBool::new(true),
+            trusted_tx,
+            acks: Mutex::new(HashMap::new()),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    fn live(user_id: Uuid) -> CachedSession {
+        CachedSession {
+            user_id,
+            role: Some(Role::Patient),
+            live: true,
+        }
+    }
+
+    #[test]
+    fn a_read_that_raced_with_an_invalidation_is_not_cached() {
+        let inner = inner();
+        let (sid, user) = (Uuid::now_v7(), Uuid::now_v7());
+        // The read began, then the session ended (on this or another instance) ...
+        let began = inner.generation.load(Ordering::Acquire);
+        inner.invalidate(&[SessionChange::Ended(sid)]);
+        // ... so what the read saw (still live) must not be remembered.
+        assert!(!inner.remember(sid, live(user), began));
+        assert_eq!(inner.cached(sid), None);
+        let now = inner.generation.load(Ordering::Acquire);
+        assert!(inner.remember(sid, live(user), now));
+        assert_eq!(inner.cached(sid), Some(live(user)));
+    }
+
+    #[test]
+    fn an_account_change_drops_every_session_of_that_account_only() {
+        let inner = inner();
+        let (ana, ben) = (Uuid::now_v7(), Uuid::now_v7());
+        let sids: Vec<Uuid> = (0..3).map(|_| Uuid::now_v7()).collect();
+        for (sid, user) in sids.iter().zip([ana, ana, ben]) {
+            let g = inner.generation.load(Ordering::Acquire);
+            assert!(inner.remember(*sid, live(user), g));
+        }
+        inner.invalidate(&[SessionChange::Account(ana)]);
+        assert_eq!(inner.cached(sids[0]), None);
+        assert_eq!(inner.cached(sids[1]), None);
+        assert_eq!(inner.cached(sids[2]), Some(live(ben)));
+        inner.invalidate(&[SessionChange::Ended(sids[2])]);
+        assert_eq!(inner.cached(sids[2]), None);
+    }
+
+    #[test]
+    fn losing_the_listener_empties_the_cache() {
+        let inner = inner();
+        let sid = Uuid::now_v7();
+        assert!(inner.remember(sid, live(Uuid::now_v7()), 0));
+        inner.set_trusted(false);
+        assert_eq!(inner.cached(sid), None);
+        assert!(!inner.trusted.load(Ordering::Acquire));
+    }
 
     #[test]
     fn changes_round_trip_through_their_payload() {
