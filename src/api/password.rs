@@ -121,9 +121,9 @@ pub(crate) async fn confirm_password_reset(
     let email = normalize_email(&req.email, &mut problems);
     check_password_as(&req.new_password, "new_password", &mut problems);
     problems.check(
-        req.code.len() <= MAX_CODE_INPUT,
+        req.code.chars().count() <= MAX_CODE_INPUT,
         "code",
-        "must be at most 64 characters",
+        format!("must be at most {MAX_CODE_INPUT} characters"),
     );
     problems.or_ok(())?;
     password_reset::confirm(&state, &email, &req.code, req.new_password).await?;
