@@ -17,7 +17,7 @@ use super::treatments::Treatment;
 use super::{Conflict, Unauthorized};
 use crate::auth::{AuthUser, Role};
 use crate::domain::account::check_password_length;
-use crate::domain::{PatientId, Problems, UserId};
+use crate::domain::{Problems, UserId};
 use crate::error::ApiResult;
 use crate::service::erasure;
 use crate::service::export::{patient_record, PatientRecord};
@@ -107,7 +107,7 @@ pub(crate) async fn export_my_data(
     caller: AuthUser,
 ) -> ApiResult<Json<PatientExport>> {
     let patient = caller.require(Role::Patient)?;
-    let record = patient_record(&state, PatientId(patient.id.0)).await?;
+    let record = patient_record(&state, patient.as_patient()).await?;
     Ok(Json(record.into()))
 }
 

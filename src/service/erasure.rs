@@ -4,7 +4,7 @@
 
 use super::sessions::{commit_ending, end_all_in};
 use crate::auth::{AuthUser, Role};
-use crate::domain::{PatientId, UserId};
+use crate::domain::UserId;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::{erasure, users};
@@ -32,7 +32,7 @@ pub async fn delete_own_account(
     }
     let txn = state.store.begin_write().await?;
     let change = end_all_in(&txn, caller.id).await?;
-    erasure::delete_patient(&*txn, PatientId(caller.id.0)).await?;
+    erasure::delete_patient(&*txn, caller.as_patient()).await?;
     commit_ending(state, txn, change).await?;
     tracing::info!(user_id = %caller.id, "patient account deleted by its owner");
     Ok(())
