@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod care_team;
 pub mod contract;
+pub mod data_rights;
 pub mod dates;
 pub mod diary;
 pub mod extract;
@@ -12,6 +13,7 @@ pub mod health;
 pub mod method_not_allowed;
 pub mod outcomes;
 pub mod pagination;
+pub mod password;
 pub mod patients;
 pub mod serde_messages;
 mod strict_json;
