@@ -33,16 +33,16 @@ pub struct ChangePasswordRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordResetRequest {
-    /// The account's email address.
-    #[schema(max_length = 254)]
+    /// The account's email address (a valid address, at most 254 characters).
+    #[schema(format = "email", min_length = 3, max_length = 254)]
     pub email: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordResetConfirmation {
-    /// The account's email address.
-    #[schema(max_length = 254)]
+    /// The account's email address (a valid address, at most 254 characters).
+    #[schema(format = "email", min_length = 3, max_length = 254)]
     pub email: String,
     /// The code from the mail or the clinic desk (`XXXX-XXXX-XXXX`; case, dashes and spaces
     /// do not matter).
