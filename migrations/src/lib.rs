@@ -4,12 +4,18 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_init;
+mod m20261201_100001_change_feed;
+mod m20261201_100002_questionnaires;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261125_000001_init::Migration)]
+        vec![
+            Box::new(m20261125_000001_init::Migration),
+            Box::new(m20261201_100001_change_feed::Migration),
+            Box::new(m20261201_100002_questionnaires::Migration),
+        ]
     }
 }

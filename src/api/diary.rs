@@ -19,11 +19,13 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{paginate, PageParams};
-use super::validate::{check_required_text, check_text, integral, Problems};
+use super::validate::{check_required_text, check_text, integral, integral_option, Problems};
 use crate::auth::{require_patient_access, Access, AuthUser};
 use crate::domain::{HeadacheFeatures, MedicationClass, MedicationClassSet};
+use crate::error::Problem;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::store::diary::{self, DiaryContent, DiaryRow, Precondition, Upserted, WriteError};
+use crate::store::diary_batch::{self, BatchDay, BatchError};
 use crate::store::users::UserRow;
 use crate::AppState;
 
@@ -146,12 +148,18 @@ pub struct DatedDiaryEntryInput {
     #[serde(default)]
     #[schema(value_type = Option<String>, max_length = 2000)]
     pub notes: Option<String>,
+    /// Save only if the day is at this version now (0: only if the day has no entry); omit to
+    /// save unconditionally. Any mismatch in the batch is 412 with `conflicts`, nothing saved.
+    #[serde(default, deserialize_with = "integral_option")]
+    #[schema(value_type = Option<i32>, minimum = 0, nullable = false)]
+    pub if_version: Option<i64>,
 }
 
 impl DatedDiaryEntryInput {
-    fn split(self) -> (NaiveDate, DiaryEntryInput) {
+    fn split(self) -> (NaiveDate, Option<i64>, DiaryEntryInput) {
         (
             self.date,
+            self.if_version,
             DiaryEntryInput {
                 peak_pain: self.peak_pain,
                 headache_hours: self.headache_hours,
@@ -533,12 +541,15 @@ async fn delete_diary_entry(
 /// Save many diary days
 ///
 /// Patient only. Upserts up to 400 entries with distinct dates in one transaction: either every
-/// entry is saved or, when any is invalid (422 naming `entries[i].field`), none is.
+/// entry is saved or, when any is invalid (422 naming `entries[i].field`), none is. An entry
+/// with `if_version` is saved only over that version (0: only where the day has no entry); any
+/// mismatch answers 412 listing every conflicting day in `conflicts`, and nothing is saved.
 #[utoipa::path(post, path = "/v1/patients/{patient_id}/diary/batch", tag = "diary", operation_id = "batchUpsertDiaryEntries",
     security(("bearer" = [])),
     params(("patient_id" = Uuid, Path, description = "The patient")),
     request_body = DiaryBatchRequest,
-    responses((status = 200, description = "All entries saved", body = DiaryBatchResult)))]
+    responses((status = 200, description = "All entries saved", body = DiaryBatchResult),
+        (status = 412, description = "Some `if_version` did not hold; `conflicts` lists each day with its current version. Nothing was saved.", body = Problem, content_type = "application/problem+json")))]
 async fn batch_upsert_diary(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -559,24 +570,36 @@ async fn batch_upsert_diary(
     let mut seen = HashSet::new();
     let mut contents = Vec::with_capacity(req.entries.len());
     for (i, entry) in req.entries.into_iter().enumerate() {
-        let (date, input) = entry.split();
+        let (date, if_version, input) = entry.split();
         if !seen.insert(date) {
             problems.add(format!("entries[{i}].date"), "appears twice in the batch");
         }
+        let if_version = if_version.and_then(|v| {
+            let version = i32::try_from(v).ok().filter(|v| *v >= 0);
+            problems.check(
+                version.is_some(),
+                format!("entries[{i}].if_version"),
+                "must be an integer ≥ 0 (0: the day must have no entry)",
+            );
+            version
+        });
         let prefix = format!("entries[{i}].");
         if let Some(content) = validate_entry(date, input, today, &prefix, &mut problems) {
-            contents.push((date, content));
+            contents.push(BatchDay {
+                date,
+                content,
+                if_version,
+            });
         }
     }
     problems.finish()?;
     let txn = state.store.begin_write().await?;
-    let mut rows = Vec::with_capacity(contents.len());
-    for (date, content) in contents {
-        let (row, _) = diary::upsert(&*txn, patient_id, date, content, Precondition::None)
-            .await
-            .map_err(write_error)?;
-        rows.push(row);
-    }
+    let rows = diary_batch::save(&*txn, patient_id, contents)
+        .await
+        .map_err(|e| match e {
+            BatchError::Conflicts(conflicts) => ApiError::VersionConflicts(conflicts),
+            BatchError::Db(e) => e.into(),
+        })?;
     txn.commit().await?;
     let items = rows
         .into_iter()

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod care_team;
+pub mod changes;
 pub mod diary;
 pub mod extract;
 pub mod health;
@@ -49,6 +50,8 @@ use crate::AppState;
         (name = "patients", description = "Patient profiles"),
         (name = "diary", description = "The daily headache diary"),
         (name = "treatments", description = "Treatment events"),
+        (name = "sync", description = "The patient app's changes feed (README, Sync protocol)"),
+        (name = "questionnaires", description = "MIDAS and HIT-6 questionnaires, scored"),
         (name = "outcomes", description = "Before/after summaries, calendars and cohorts (DOMAIN.md)"),
         (name = "health", description = "Liveness and readiness"),
     )
@@ -82,6 +85,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(care_team::router())
         .merge(patients::router())
         .merge(diary::router())
+        .merge(changes::router())
         .merge(treatments::router())
         .merge(outcomes::router())
         .merge(health::router())

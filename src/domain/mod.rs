@@ -9,6 +9,7 @@ pub mod cohort;
 pub mod diary;
 pub mod periods;
 pub mod range;
+pub mod sync;
 pub mod treatment;
 pub mod window;
 

@@ -6,7 +6,9 @@
 //! async mutex instead of spinning on `SQLITE_BUSY`. PostgreSQL runs the same code with no gate.
 
 pub mod care;
+pub mod changes;
 pub mod diary;
+pub mod diary_batch;
 pub mod entities;
 pub mod tokens;
 pub mod treatments;

@@ -24,12 +24,14 @@ pub struct TreatmentContent {
     pub adverse_events_json: String,
 }
 
+/// Records a treatment as the patient's next change (see `store::changes`).
 pub async fn insert(
     db: &impl ConnectionTrait,
     patient_id: Uuid,
     recorded_by: Uuid,
     content: TreatmentContent,
 ) -> Result<TreatmentRow, sea_orm::DbErr> {
+    let change_seq = super::changes::next(db, patient_id).await?;
     let now = super::now();
     treatment::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -43,6 +45,7 @@ pub async fn insert(
         notes: Set(content.notes),
         adverse_events: Set(content.adverse_events_json),
         recorded_by: Set(recorded_by),
+        change_seq: Set(change_seq),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -61,12 +64,15 @@ pub async fn get(
         .await
 }
 
+/// Changes a treatment, as the patient's next change.
 pub async fn update(
     db: &impl ConnectionTrait,
     current: TreatmentRow,
     content: TreatmentContent,
 ) -> Result<TreatmentRow, sea_orm::DbErr> {
+    let change_seq = super::changes::next(db, current.patient_id).await?;
     let mut active: treatment::ActiveModel = current.into();
+    active.change_seq = Set(change_seq);
     active.kind = Set(content.kind);
     active.name = Set(content.name);
     active.started_at = Set(content.started_at);
@@ -79,17 +85,23 @@ pub async fn update(
     active.update(db).await
 }
 
+/// Deletes a treatment and leaves a tombstone for the changes feed; `Ok(false)` when there was none.
 pub async fn delete(
     db: &impl ConnectionTrait,
     patient_id: Uuid,
     id: Uuid,
 ) -> Result<bool, sea_orm::DbErr> {
+    let change_seq = super::changes::next(db, patient_id).await?;
     let result = treatment::Entity::delete_many()
         .filter(treatment::Column::Id.eq(id))
         .filter(treatment::Column::PatientId.eq(patient_id))
         .exec(db)
         .await?;
-    Ok(result.rows_affected == 1)
+    if result.rows_affected != 1 {
+        return Ok(false);
+    }
+    super::changes::bury_treatment(db, patient_id, id, change_seq).await?;
+    Ok(true)
 }
 
 /// A patient's treatments by start time (then id), after the cursor `(started_at, id)`.

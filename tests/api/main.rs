@@ -7,6 +7,7 @@ mod common;
 mod accounts;
 mod authorization;
 mod care_team;
+mod changes;
 mod diary;
 mod openapi;
 mod outcomes;

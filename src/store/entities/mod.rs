@@ -4,6 +4,9 @@
 pub mod care_invite;
 pub mod care_link;
 pub mod diary_entry;
+pub mod diary_tombstone;
+pub mod questionnaire_response;
 pub mod refresh_token;
 pub mod treatment;
+pub mod treatment_tombstone;
 pub mod user;

@@ -1,0 +1,213 @@
+//! The change sequence behind the patient app's changes feed (`GET …/changes`).
+//!
+//! Every diary or treatment write of a patient takes the next number of that patient's counter
+//! (`change_counters`) inside its own transaction and stamps it on the row it writes
+//! (`change_seq`), or on a tombstone when it deletes. A pull lists what carries a number above
+//! its cursor. Numbers come from the database, never from a clock.
+//!
+//! Why a cursor can never skip a change:
+//! - PostgreSQL: taking a number is `INSERT … ON CONFLICT DO UPDATE SET last_seq = last_seq + 1`,
+//!   which row-locks the patient's counter until the transaction ends. A second writer of the
+//!   same patient waits on that lock and then reads the committed value, so per patient the
+//!   numbers are committed in increasing order: when number `n` is visible, every smaller one
+//!   is committed (or rolled back, leaving a harmless gap). A global sequence would not do:
+//!   writer A takes 10, writer B takes 11 and commits first, a pull sees 11 and moves its
+//!   cursor past 10 before A commits. The lock is taken before any diary row is locked, so all
+//!   writers of one patient lock in the same order (no deadlock), and they take turns anyway.
+//! - SQLite: one writer at a time (`BEGIN IMMEDIATE` behind the store's write gate), so commit
+//!   order is number order trivially.
+//! - A pull reads the committed counter first (`upper`) and lists only changes numbered up to
+//!   it, so the several statements of one pull agree: a change committed while the pull runs
+//!   either is numbered above `upper` (next pull) or moved a row past `upper` (next pull too).
+
+use chrono::NaiveDate;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect, Statement,
+};
+use uuid::Uuid;
+
+use super::diary::DiaryRow;
+use super::entities::{diary_entry, diary_tombstone, treatment, treatment_tombstone};
+use super::treatments::TreatmentRow;
+
+#[derive(Debug, FromQueryResult)]
+struct LastSeq {
+    last_seq: i64,
+}
+
+/// Takes the patient's next change number; call inside the write transaction, before locking
+/// any of the patient's rows. Holds the patient's counter locked until commit (PostgreSQL).
+pub async fn next(db: &impl ConnectionTrait, patient_id: Uuid) -> Result<i64, DbErr> {
+    let backend = db.get_database_backend();
+    let placeholder = match backend {
+        DbBackend::Postgres => "$1",
+        _ => "?",
+    };
+    let sql = format!(
+        "INSERT INTO change_counters (patient_id, last_seq) VALUES ({placeholder}, 1) \
+         ON CONFLICT (patient_id) DO UPDATE SET last_seq = change_counters.last_seq + 1 \
+         RETURNING last_seq"
+    );
+    let row = LastSeq::find_by_statement(Statement::from_sql_and_values(
+        backend,
+        sql,
+        [patient_id.into()],
+    ))
+    .one(db)
+    .await?
+    .ok_or_else(|| DbErr::Custom("change counter returned no row".into()))?;
+    Ok(row.last_seq)
+}
+
+/// The last committed change number of a patient (0 before the first change).
+pub async fn last(db: &impl ConnectionTrait, patient_id: Uuid) -> Result<i64, DbErr> {
+    let backend = db.get_database_backend();
+    let placeholder = match backend {
+        DbBackend::Postgres => "$1",
+        _ => "?",
+    };
+    let sql = format!("SELECT last_seq FROM change_counters WHERE patient_id = {placeholder}");
+    let row = LastSeq::find_by_statement(Statement::from_sql_and_values(
+        backend,
+        sql,
+        [patient_id.into()],
+    ))
+    .one(db)
+    .await?;
+    Ok(row.map_or(0, |r| r.last_seq))
+}
+
+/// Records that a day was deleted by change `seq`.
+pub async fn bury_day(
+    db: &impl ConnectionTrait,
+    patient_id: Uuid,
+    date: NaiveDate,
+    seq: i64,
+) -> Result<(), DbErr> {
+    let tombstone = diary_tombstone::ActiveModel {
+        patient_id: sea_orm::Set(patient_id),
+        entry_date: sea_orm::Set(date),
+        change_seq: sea_orm::Set(seq),
+    };
+    diary_tombstone::Entity::insert(tombstone)
+        .on_conflict(
+            OnConflict::columns([
+                diary_tombstone::Column::PatientId,
+                diary_tombstone::Column::EntryDate,
+            ])
+            .update_column(diary_tombstone::Column::ChangeSeq)
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Forgets the deletion of a day that is written again: it appears only as written.
+pub async fn unbury_day(
+    db: &impl ConnectionTrait,
+    patient_id: Uuid,
+    date: NaiveDate,
+) -> Result<(), DbErr> {
+    diary_tombstone::Entity::delete_many()
+        .filter(diary_tombstone::Column::PatientId.eq(patient_id))
+        .filter(diary_tombstone::Column::EntryDate.eq(date))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Records that a treatment was deleted by change `seq` (ids are never reused).
+pub async fn bury_treatment(
+    db: &impl ConnectionTrait,
+    patient_id: Uuid,
+    treatment_id: Uuid,
+    seq: i64,
+) -> Result<(), DbErr> {
+    let tombstone = treatment_tombstone::ActiveModel {
+        patient_id: sea_orm::Set(patient_id),
+        treatment_id: sea_orm::Set(treatment_id),
+        change_seq: sea_orm::Set(seq),
+    };
+    treatment_tombstone::Entity::insert(tombstone)
+        .on_conflict(
+            OnConflict::columns([
+                treatment_tombstone::Column::PatientId,
+                treatment_tombstone::Column::TreatmentId,
+            ])
+            .update_column(treatment_tombstone::Column::ChangeSeq)
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// The changes numbered `after + 1 ..= upto`, each list in number order and cut at `limit`
+/// rows (the caller merges the lists and cuts the page).
+#[derive(Debug, Default)]
+pub struct ChangeRows {
+    pub diary_entries: Vec<DiaryRow>,
+    pub deleted_days: Vec<diary_tombstone::Model>,
+    pub treatments: Vec<TreatmentRow>,
+    pub deleted_treatments: Vec<treatment_tombstone::Model>,
+}
+
+/// Reads one page's worth of each kind of change. `with_tombstones` false skips the deletions
+/// (a first pull has nothing to delete).
+pub async fn read(
+    db: &impl ConnectionTrait,
+    patient_id: Uuid,
+    after: i64,
+    upto: i64,
+    limit: u64,
+    with_tombstones: bool,
+) -> Result<ChangeRows, DbErr> {
+    let diary_entries = diary_entry::Entity::find()
+        .filter(diary_entry::Column::PatientId.eq(patient_id))
+        .filter(diary_entry::Column::ChangeSeq.gt(after))
+        .filter(diary_entry::Column::ChangeSeq.lte(upto))
+        .order_by_asc(diary_entry::Column::ChangeSeq)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let treatments = treatment::Entity::find()
+        .filter(treatment::Column::PatientId.eq(patient_id))
+        .filter(treatment::Column::ChangeSeq.gt(after))
+        .filter(treatment::Column::ChangeSeq.lte(upto))
+        .order_by_asc(treatment::Column::ChangeSeq)
+        .limit(limit)
+        .all(db)
+        .await?;
+    if !with_tombstones {
+        return Ok(ChangeRows {
+            diary_entries,
+            treatments,
+            ..ChangeRows::default()
+        });
+    }
+    let deleted_days = diary_tombstone::Entity::find()
+        .filter(diary_tombstone::Column::PatientId.eq(patient_id))
+        .filter(diary_tombstone::Column::ChangeSeq.gt(after))
+        .filter(diary_tombstone::Column::ChangeSeq.lte(upto))
+        .order_by_asc(diary_tombstone::Column::ChangeSeq)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let deleted_treatments = treatment_tombstone::Entity::find()
+        .filter(treatment_tombstone::Column::PatientId.eq(patient_id))
+        .filter(treatment_tombstone::Column::ChangeSeq.gt(after))
+        .filter(treatment_tombstone::Column::ChangeSeq.lte(upto))
+        .order_by_asc(treatment_tombstone::Column::ChangeSeq)
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok(ChangeRows {
+        diary_entries,
+        deleted_days,
+        treatments,
+        deleted_treatments,
+    })
+}

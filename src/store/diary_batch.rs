@@ -1,0 +1,77 @@
+//! The diary batch of an offline app: many days in one transaction, all or nothing, each
+//! optionally guarded by the version the app last saw (`if_version`).
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use sea_orm::ConnectionTrait;
+use uuid::Uuid;
+
+use super::diary::{self, DiaryContent, DiaryRow, Precondition, WriteError};
+use crate::domain::sync::{version_conflicts, VersionConflict};
+
+/// One day of a batch.
+#[derive(Clone, Debug)]
+pub struct BatchDay {
+    pub date: NaiveDate,
+    pub content: DiaryContent,
+    /// The version the day must have (0: no entry); `None` writes unconditionally.
+    pub if_version: Option<i32>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    /// Some `if_version` did not hold; nothing was written.
+    #[error("version conflicts")]
+    Conflicts(Vec<VersionConflict>),
+    #[error(transparent)]
+    Db(#[from] sea_orm::DbErr),
+}
+
+impl From<WriteError> for BatchError {
+    fn from(err: WriteError) -> Self {
+        match err {
+            // The versions were checked under the patient's write lock; a failure here would
+            // mean a writer bypassed it.
+            WriteError::PreconditionFailed => {
+                Self::Db(sea_orm::DbErr::Custom("batch precondition changed".into()))
+            }
+            WriteError::Db(e) => Self::Db(e),
+        }
+    }
+}
+
+/// Saves the days in one transaction `db`; the caller commits. Every `if_version` is checked
+/// first, after taking the patient's change lock, so the answer lists all conflicts and a
+/// conflict writes nothing.
+pub async fn save(
+    db: &impl ConnectionTrait,
+    patient_id: Uuid,
+    days: Vec<BatchDay>,
+) -> Result<Vec<DiaryRow>, BatchError> {
+    // Take the lock before reading versions: no other writer of this patient until commit.
+    super::changes::next(db, patient_id).await?;
+    let expected: Vec<(NaiveDate, i32)> = days
+        .iter()
+        .filter_map(|d| d.if_version.map(|v| (d.date, v)))
+        .collect();
+    if !expected.is_empty() {
+        let dates: Vec<NaiveDate> = expected.iter().map(|(d, _)| *d).collect();
+        let stored: HashMap<NaiveDate, i32> = diary::versions(db, patient_id, &dates).await?;
+        let conflicts = version_conflicts(&expected, &stored);
+        if !conflicts.is_empty() {
+            return Err(BatchError::Conflicts(conflicts));
+        }
+    }
+    let mut rows = Vec::with_capacity(days.len());
+    for day in days {
+        let precondition = match day.if_version {
+            None => Precondition::None,
+            Some(0) => Precondition::Absent,
+            Some(v) => Precondition::Version(v),
+        };
+        let (row, _) = diary::upsert(db, patient_id, day.date, day.content, precondition).await?;
+        rows.push(row);
+    }
+    Ok(rows)
+}
