@@ -35,7 +35,7 @@ pub struct ChangesParams {
     #[param(nullable = false)]
     pub since: Option<String>,
     /// Most items in the four lists together, 1–1000 (default 500).
-    #[param(minimum = 1, maximum = 1000, nullable = false)]
+    #[param(value_type = Option<i32>, minimum = 1, maximum = 1000, nullable = false)]
     pub limit: Option<i64>,
 }
 

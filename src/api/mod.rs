@@ -11,6 +11,7 @@ pub mod health;
 pub mod outcomes;
 pub mod pagination;
 pub mod patients;
+pub mod questionnaires;
 mod strict_json;
 pub mod treatments;
 pub mod validate;
@@ -86,6 +87,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(patients::router())
         .merge(diary::router())
         .merge(changes::router())
+        .merge(questionnaires::router())
         .merge(treatments::router())
         .merge(outcomes::router())
         .merge(health::router())

@@ -18,6 +18,7 @@ use super::diary::patient_today;
 use super::extract::{ApiPath, ApiQuery};
 use super::treatments::{patient_tz, Treatment, TreatmentKind};
 use crate::auth::{require_patient_access, Access, AuthUser, Role};
+use crate::domain::questionnaire::{around_treatment, QuestionnairesAround, AROUND_TREATMENT_DAYS};
 use crate::domain::range::add_days;
 use crate::domain::{
     day_classes, overlapping_treatments, pool_outcomes, split_periods, treatment_day,
@@ -26,7 +27,7 @@ use crate::domain::{
     MIN_WINDOW_DAYS,
 };
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::store::{care, diary, treatments};
+use crate::store::{care, diary, questionnaires, treatments};
 use crate::AppState;
 
 /// The longest range a summary, calendar or cohort may span: 3 years.
@@ -123,6 +124,9 @@ pub struct TreatmentSummary {
     /// Other treatments of this patient whose treatment day lies in T−N … T+N. They do not change
     /// the numbers; show a warning, since their effect mixes with this one's.
     pub overlapping_treatments: Vec<Uuid>,
+    /// Per instrument, the latest questionnaire completed in T−90 … T−1 (`before`) and the first
+    /// completed in T+1 … T+90 (`after`).
+    pub questionnaires: QuestionnairesAround,
 }
 
 /// Statistics of a range and of its periods.
@@ -320,6 +324,7 @@ async fn treatment_summary(
             .map(|t| (t.id, treatment_day(t.started_at, tz))),
     );
     let outcome = treatment_outcome(&windows, &days);
+    let questionnaires = questionnaires_around(db, patient_id, day).await?;
     Ok(Json(TreatmentSummary {
         treatment: Treatment::from_row(row, tz)?,
         window_days: outcome.window_days,
@@ -332,7 +337,25 @@ async fn treatment_summary(
         pain_responder: outcome.pain_responder,
         sufficient_data: outcome.sufficient_data,
         overlapping_treatments: overlapping,
+        questionnaires,
     }))
+}
+
+/// The questionnaires framing treatment day `day`.
+async fn questionnaires_around(
+    db: &impl sea_orm::ConnectionTrait,
+    patient_id: Uuid,
+    day: NaiveDate,
+) -> ApiResult<QuestionnairesAround> {
+    let reach = AROUND_TREATMENT_DAYS;
+    let responses = questionnaires::completed_between(
+        db,
+        patient_id,
+        add_days(day, -reach),
+        add_days(day, reach),
+    )
+    .await?;
+    Ok(around_treatment(&responses, day))
 }
 
 /// Summarize a date range

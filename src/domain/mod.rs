@@ -8,6 +8,7 @@ pub mod classify;
 pub mod cohort;
 pub mod diary;
 pub mod periods;
+pub mod questionnaire;
 pub mod range;
 pub mod sync;
 pub mod treatment;

@@ -10,6 +10,7 @@ pub mod changes;
 pub mod diary;
 pub mod diary_batch;
 pub mod entities;
+pub mod questionnaires;
 pub mod tokens;
 pub mod treatments;
 pub mod users;

@@ -34,6 +34,7 @@ struct World {
     stranger: Actor,
     admin: Actor,
     treatment_id: String,
+    questionnaire_id: String,
 }
 
 async fn world() -> World {
@@ -59,6 +60,15 @@ async fn world() -> World {
         )
         .await;
     let treatment_id = t.body["id"].as_str().unwrap().to_owned();
+    let q = app
+        .call(
+            "POST",
+            &format!("/v1/patients/{}/questionnaires", ana.id),
+            Some(&ana.token),
+            Some(json!({"instrument": "midas", "completed_on": "2026-02-01", "answers": [0, 0, 0, 0, 0]})),
+        )
+        .await;
+    let questionnaire_id = q.body["id"].as_str().unwrap().to_owned();
     World {
         app,
         ana,
@@ -67,13 +77,27 @@ async fn world() -> World {
         stranger,
         admin,
         treatment_id,
+        questionnaire_id,
     }
 }
 
 fn patient_routes(w: &World) -> Vec<Route> {
     let p = format!("/v1/patients/{}", w.ana.id);
     let t = format!("{p}/treatments/{}", w.treatment_id);
+    let q = format!("{p}/questionnaires/{}", w.questionnaire_id);
     vec![
+        route("GET", format!("{p}/changes"), None, false),
+        route("GET", format!("{p}/questionnaires"), None, false),
+        route(
+            "POST",
+            format!("{p}/questionnaires"),
+            Some(
+                json!({"instrument": "hit6", "completed_on": "2026-02-02", "answers": [1, 1, 1, 1, 1, 1]}),
+            ),
+            true,
+        ),
+        route("GET", q.clone(), None, false),
+        route("DELETE", q, None, true),
         route("GET", p.clone(), None, false),
         route("GET", format!("{p}/diary"), None, false),
         route("GET", format!("{p}/diary/2026-02-02"), None, false),
@@ -141,6 +165,19 @@ async fn assert_untouched(w: &World) {
         .await;
     assert_eq!(t.status, 200);
     assert_eq!(t.body["notes"], Value::Null);
+    let q = w
+        .app
+        .get(
+            &format!("/v1/patients/{}/questionnaires", w.ana.id),
+            &w.ana.token,
+        )
+        .await;
+    assert_eq!(
+        q.body["items"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        q.body
+    );
     w.app
         .get(
             &format!("/v1/patients/{}/diary/2026-02-03", w.ana.id),

@@ -11,5 +11,6 @@ mod changes;
 mod diary;
 mod openapi;
 mod outcomes;
+mod questionnaires;
 mod server;
 mod treatments;
