@@ -13,4 +13,5 @@ mod openapi;
 mod outcomes;
 mod questionnaires;
 mod server;
+mod sync_property;
 mod treatments;
