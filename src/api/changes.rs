@@ -7,25 +7,20 @@ use axum::Json;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::diary::DiaryEntry;
-use super::extract::{ApiPath, ApiQuery};
-use super::treatments::{patient_tz, Treatment};
+use super::extract::{ApiQuery, PatientPath};
+use super::treatments::Treatment;
 use crate::auth::{require_patient_access, Access, AuthUser};
-use crate::domain::sync::{cut_page, ChangeCursor};
+use crate::domain::sync::{ChangeCursor, ChangePage};
+use crate::domain::TimeZone;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::store::changes;
-use crate::AppState;
+use crate::service::sync::{self, Change};
+use crate::state::AppState;
 
 pub const DEFAULT_CHANGES_LIMIT: i64 = 500;
 pub const MAX_CHANGES_LIMIT: i64 = 1000;
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_changes))
-}
 
 /// `?since&limit` of the changes feed.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -57,24 +52,12 @@ pub struct ChangeFeed {
     pub has_more: bool,
 }
 
-/// One listed change.
-enum Change {
-    Entry(Box<DiaryEntry>),
-    DeletedDay(NaiveDate),
-    Treatment(Box<Treatment>),
-    DeletedTreatment(Uuid),
-}
-
 fn limit_param(limit: Option<i64>, errors: &mut Vec<FieldError>) -> u64 {
     let limit = limit.unwrap_or(DEFAULT_CHANGES_LIMIT);
     if !(1..=MAX_CHANGES_LIMIT).contains(&limit) {
         errors.push(FieldError::new("limit", "must be between 1 and 1000"));
     }
     limit.clamp(1, MAX_CHANGES_LIMIT) as u64
-}
-
-fn not_a_cursor() -> FieldError {
-    FieldError::new("since", "is not a cursor of this feed")
 }
 
 /// Pull changes
@@ -87,86 +70,59 @@ fn not_a_cursor() -> FieldError {
 /// clocks) and stay valid forever.
 #[utoipa::path(get, path = "/v1/patients/{patient_id}/changes", tag = "sync", operation_id = "listChanges",
     security(("bearer" = [])),
-    params(("patient_id" = Uuid, Path, description = "The patient"), ChangesParams),
+    params(PatientPath, ChangesParams),
     responses((status = 200, description = "The changes after the cursor", body = ChangeFeed)))]
-async fn list_changes(
+pub(crate) async fn list_changes(
     State(state): State<AppState>,
     caller: AuthUser,
-    ApiPath(patient_id): ApiPath<Uuid>,
+    PatientPath { patient_id }: PatientPath,
     ApiQuery(params): ApiQuery<ChangesParams>,
 ) -> ApiResult<Json<ChangeFeed>> {
-    let mut errors = Vec::new();
-    let limit = limit_param(params.limit, &mut errors);
-    let since = match params.since.as_deref().map(ChangeCursor::parse) {
-        None => None,
-        Some(Some(cursor)) => Some(cursor),
-        Some(None) => {
-            errors.push(not_a_cursor());
-            None
-        }
-    };
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    let db = &state.store.db;
-    let patient = require_patient_access(db, caller, patient_id, Access::Read).await?;
-    let feed = pull(db, patient_id, since, limit, patient_tz(&patient)).await?;
-    Ok(Json(feed))
+    let (since, limit) = params.validate()?;
+    let patient = require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
+    let page = sync::pull(&state.store, patient_id, since, limit).await?;
+    Ok(Json(ChangeFeed::new(page, patient.timezone)))
 }
 
-/// Reads the changes after `since` up to the committed counter and cuts one page.
-async fn pull(
-    db: &impl sea_orm::ConnectionTrait,
-    patient_id: Uuid,
-    since: Option<ChangeCursor>,
-    limit: u64,
-    tz: chrono_tz::Tz,
-) -> ApiResult<ChangeFeed> {
-    let upper = changes::last(db, patient_id).await?;
-    if since.is_some_and(|c| c.0 > upper) {
-        return Err(ApiError::Validation(vec![not_a_cursor()]));
-    }
-    // Rows older than the feed carry number 0: a first pull starts below it.
-    let after = since.map_or(-1, |c| c.0);
-    let rows = changes::read(db, patient_id, after, upper, limit + 1, since.is_some()).await?;
-    let mut listed: Vec<(i64, Change)> = Vec::new();
-    for row in rows.diary_entries {
-        let seq = row.change_seq;
-        listed.push((seq, Change::Entry(Box::new(DiaryEntry::from_row(row)?))));
-    }
-    for row in rows.treatments {
-        let seq = row.change_seq;
-        listed.push((
-            seq,
-            Change::Treatment(Box::new(Treatment::from_row(row, tz)?)),
-        ));
-    }
-    listed.extend(
-        rows.deleted_days
-            .into_iter()
-            .map(|t| (t.change_seq, Change::DeletedDay(t.entry_date))),
-    );
-    listed.extend(
-        rows.deleted_treatments
-            .into_iter()
-            .map(|t| (t.change_seq, Change::DeletedTreatment(t.treatment_id))),
-    );
-    let page = cut_page(listed, limit as usize, upper.max(0));
-    let mut feed = ChangeFeed {
-        diary_entries: Vec::new(),
-        deleted_diary_dates: Vec::new(),
-        treatments: Vec::new(),
-        deleted_treatment_ids: Vec::new(),
-        next_cursor: page.next.encode(),
-        has_more: page.has_more,
-    };
-    for change in page.items {
-        match change {
-            Change::Entry(entry) => feed.diary_entries.push(*entry),
-            Change::DeletedDay(date) => feed.deleted_diary_dates.push(date),
-            Change::Treatment(treatment) => feed.treatments.push(*treatment),
-            Change::DeletedTreatment(id) => feed.deleted_treatment_ids.push(id),
+impl ChangesParams {
+    /// `(since, limit)`, or 422 naming each bad parameter.
+    fn validate(&self) -> ApiResult<(Option<ChangeCursor>, u64)> {
+        let mut errors = Vec::new();
+        let limit = limit_param(self.limit, &mut errors);
+        let since = match self.since.as_deref().map(ChangeCursor::parse) {
+            None => None,
+            Some(Some(cursor)) => Some(cursor),
+            Some(None) => {
+                errors.push(FieldError::new("since", "is not a cursor of this feed"));
+                None
+            }
+        };
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
         }
+        Ok((since, limit))
     }
-    Ok(feed)
+}
+
+impl ChangeFeed {
+    /// `tz` (the patient's) decides each treatment's `treatment_day`.
+    fn new(page: ChangePage<Change>, tz: TimeZone) -> Self {
+        let mut feed = ChangeFeed {
+            diary_entries: Vec::new(),
+            deleted_diary_dates: Vec::new(),
+            treatments: Vec::new(),
+            deleted_treatment_ids: Vec::new(),
+            next_cursor: page.next.encode(),
+            has_more: page.has_more,
+        };
+        for change in page.items {
+            match change {
+                Change::Entry(entry) => feed.diary_entries.push((*entry).into()),
+                Change::DeletedDay(date) => feed.deleted_diary_dates.push(date),
+                Change::Treatment(t) => feed.treatments.push(Treatment::new(*t, tz)),
+                Change::DeletedTreatment(id) => feed.deleted_treatment_ids.push(id.0),
+            }
+        }
+        feed
+    }
 }

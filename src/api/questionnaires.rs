@@ -7,27 +7,18 @@ use axum::Json;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::diary::{patient_today, EARLIEST_DATE};
-use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::extract::{ApiJson, ApiQuery, PatientPath, QuestionnairePath};
 use super::pagination::{paginate, PageParams};
 use super::validate::{integral_option, Integer};
 use crate::auth::{require_patient_access, Access, AuthUser};
-use crate::domain::questionnaire::{
-    self, AnswerProblem, Instrument, QuestionnaireResponse, Submission,
-};
+use crate::domain::entry::EARLIEST_DATE;
+use crate::domain::questionnaire::{self, Instrument, QuestionnaireResponse, Submission};
 use crate::error::{ApiError, ApiResult, FieldError};
+use crate::service::today_in;
+use crate::state::AppState;
 use crate::store::questionnaires::{self as store, QuestionnaireFilter};
-use crate::AppState;
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_questionnaires, submit_questionnaire))
-        .routes(routes!(get_questionnaire, delete_questionnaire))
-}
 
 /// A completed questionnaire, answers by item number.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -82,15 +73,6 @@ pub struct QuestionnaireListParams {
     pub cursor: Option<String>,
 }
 
-fn invalid_answers(problems: Vec<AnswerProblem>) -> ApiError {
-    ApiError::Validation(
-        problems
-            .into_iter()
-            .map(|p| FieldError::new(p.field, p.message))
-            .collect(),
-    )
-}
-
 fn not_found() -> ApiError {
     ApiError::not_found("No such questionnaire response for this patient.")
 }
@@ -143,12 +125,12 @@ fn list_request(
 #[utoipa::path(get, path = "/v1/patients/{patient_id}/questionnaires", tag = "questionnaires",
     operation_id = "listQuestionnaireResponses",
     security(("bearer" = [])),
-    params(("patient_id" = Uuid, Path, description = "The patient"), QuestionnaireListParams),
+    params(PatientPath, QuestionnaireListParams),
     responses((status = 200, description = "A page of responses", body = QuestionnaireResponseList)))]
-async fn list_questionnaires(
+pub(crate) async fn list_questionnaires(
     State(state): State<AppState>,
     caller: AuthUser,
-    ApiPath(patient_id): ApiPath<Uuid>,
+    PatientPath { patient_id }: PatientPath,
     ApiQuery(params): ApiQuery<QuestionnaireListParams>,
 ) -> ApiResult<Json<QuestionnaireResponseList>> {
     let (filter, after, limit) = list_request(params)?;
@@ -172,13 +154,13 @@ async fn list_questionnaires(
 #[utoipa::path(post, path = "/v1/patients/{patient_id}/questionnaires", tag = "questionnaires",
     operation_id = "submitQuestionnaire",
     security(("bearer" = [])),
-    params(("patient_id" = Uuid, Path, description = "The patient")),
+    params(PatientPath),
     request_body = QuestionnaireInput,
     responses((status = 201, description = "Scored and saved", body = QuestionnaireResponse)))]
-async fn submit_questionnaire(
+pub(crate) async fn submit_questionnaire(
     State(state): State<AppState>,
     caller: AuthUser,
-    ApiPath(patient_id): ApiPath<Uuid>,
+    PatientPath { patient_id }: PatientPath,
     ApiJson(input): ApiJson<QuestionnaireInput>,
 ) -> ApiResult<(StatusCode, Json<QuestionnaireResponse>)> {
     let db = &state.store.db;
@@ -190,8 +172,7 @@ async fn submit_questionnaire(
         headache_days_3_months: input.headache_days_3_months,
         average_pain: input.average_pain,
     };
-    let valid = questionnaire::validate(&submission, patient_today(&patient), EARLIEST_DATE)
-        .map_err(invalid_answers)?;
+    let valid = questionnaire::validate(&submission, today_in(patient.timezone), EARLIEST_DATE)?;
     let txn = state.store.begin_write().await?;
     let saved = store::insert(&*txn, patient_id, &valid).await?;
     txn.commit().await?;
@@ -202,13 +183,15 @@ async fn submit_questionnaire(
 #[utoipa::path(get, path = "/v1/patients/{patient_id}/questionnaires/{response_id}", tag = "questionnaires",
     operation_id = "getQuestionnaireResponse",
     security(("bearer" = [])),
-    params(("patient_id" = Uuid, Path, description = "The patient"),
-           ("response_id" = Uuid, Path, description = "The response")),
+    params(QuestionnairePath),
     responses((status = 200, description = "The scored response", body = QuestionnaireResponse)))]
-async fn get_questionnaire(
+pub(crate) async fn get_questionnaire(
     State(state): State<AppState>,
     caller: AuthUser,
-    ApiPath((patient_id, response_id)): ApiPath<(Uuid, Uuid)>,
+    QuestionnairePath {
+        patient_id,
+        response_id,
+    }: QuestionnairePath,
 ) -> ApiResult<Json<QuestionnaireResponse>> {
     let db = &state.store.db;
     require_patient_access(db, caller, patient_id, Access::Read).await?;
@@ -224,13 +207,15 @@ async fn get_questionnaire(
 #[utoipa::path(delete, path = "/v1/patients/{patient_id}/questionnaires/{response_id}", tag = "questionnaires",
     operation_id = "deleteQuestionnaireResponse",
     security(("bearer" = [])),
-    params(("patient_id" = Uuid, Path, description = "The patient"),
-           ("response_id" = Uuid, Path, description = "The response")),
+    params(QuestionnairePath),
     responses((status = 204, description = "Deleted")))]
-async fn delete_questionnaire(
+pub(crate) async fn delete_questionnaire(
     State(state): State<AppState>,
     caller: AuthUser,
-    ApiPath((patient_id, response_id)): ApiPath<(Uuid, Uuid)>,
+    QuestionnairePath {
+        patient_id,
+        response_id,
+    }: QuestionnairePath,
 ) -> ApiResult<StatusCode> {
     require_patient_access(&state.store.db, caller, patient_id, Access::PatientOnly).await?;
     let txn = state.store.begin_write().await?;

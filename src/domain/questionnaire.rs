@@ -17,6 +17,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::ids::PatientId;
+use super::problems::Problems;
+
 /// Which questionnaire was answered.
 #[derive(
     Serialize, Deserialize, ToSchema, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord,
@@ -203,22 +206,6 @@ pub struct Scored {
     pub grade: QuestionnaireGrade,
 }
 
-/// One broken rule of a submission, naming the field as the API does (`answers[3]`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AnswerProblem {
-    pub field: String,
-    pub message: String,
-}
-
-impl AnswerProblem {
-    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
-
 /// Scores answers already known to be valid for `instrument` (as stored).
 pub fn score(instrument: Instrument, answers: &[u8]) -> Scored {
     match instrument {
@@ -274,19 +261,16 @@ pub fn validate(
     submission: &Submission,
     today: NaiveDate,
     earliest: NaiveDate,
-) -> Result<ValidSubmission, Vec<AnswerProblem>> {
-    let mut problems = Vec::new();
+) -> Result<ValidSubmission, Problems> {
+    let mut problems = Problems::new();
     if submission.completed_on > today {
-        problems.push(AnswerProblem::new(
+        problems.add(
             "completed_on",
             "must not be later than today in the patient's time zone",
-        ));
+        );
     }
     if submission.completed_on < earliest {
-        problems.push(AnswerProblem::new(
-            "completed_on",
-            "must not be before 2000-01-01",
-        ));
+        problems.add("completed_on", "must not be before 2000-01-01");
     }
     let instrument = submission.instrument;
     let (range, what) = match instrument {
@@ -294,14 +278,14 @@ pub fn validate(
         Instrument::Hit6 => (1..=5, "must be an answer code from 1 (never) to 5 (always)"),
     };
     if submission.answers.len() != instrument.items() {
-        problems.push(AnswerProblem::new(
+        problems.add(
             "answers",
             format!(
                 "{} takes exactly {} answers, in item order",
                 instrument.as_str(),
                 instrument.items()
             ),
-        ));
+        );
     }
     let mut answers = Vec::with_capacity(submission.answers.len());
     for (i, answer) in submission.answers.iter().enumerate() {
@@ -310,23 +294,20 @@ pub fn validate(
             .filter(|_| range.contains(answer))
         {
             Some(a) => answers.push(a),
-            None => problems.push(AnswerProblem::new(format!("answers[{i}]"), what)),
+            None => problems.add(format!("answers[{i}]"), what),
         }
     }
-    let extra = |value: Option<i64>, field: &str, max: i64, problems: &mut Vec<AnswerProblem>| {
+    let extra = |value: Option<i64>, field: &str, max: i64, problems: &mut Problems| {
         let value = value?;
         if instrument != Instrument::Midas {
-            problems.push(AnswerProblem::new(field, "is asked by midas only"));
+            problems.add(field, "is asked by midas only");
             return None;
         }
         let ok = u8::try_from(value)
             .ok()
             .filter(|_| (0..=max).contains(&value));
         if ok.is_none() {
-            problems.push(AnswerProblem::new(
-                field,
-                format!("must be an integer from 0 to {max}"),
-            ));
+            problems.add(field, format!("must be an integer from 0 to {max}"));
         }
         ok
     };
@@ -342,10 +323,7 @@ pub fn validate(
         MAX_AVERAGE_PAIN,
         &mut problems,
     );
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    Ok(ValidSubmission {
+    problems.or_ok(ValidSubmission {
         instrument,
         completed_on: submission.completed_on,
         scored: score(instrument, &answers),
@@ -361,7 +339,8 @@ pub struct QuestionnaireResponse {
     /// The response's id.
     pub id: Uuid,
     /// The patient who answered.
-    pub patient_id: Uuid,
+    #[schema(value_type = Uuid)]
+    pub patient_id: PatientId,
     /// Which questionnaire was answered.
     pub instrument: Instrument,
     /// The patient-local day it was completed.
@@ -584,7 +563,7 @@ mod tests {
     fn response(instrument: Instrument, completed_on: NaiveDate, n: u8) -> QuestionnaireResponse {
         QuestionnaireResponse {
             id: Uuid::from_u128(u128::from(n)),
-            patient_id: Uuid::nil(),
+            patient_id: PatientId(Uuid::nil()),
             instrument,
             completed_on,
             answers: vec![],

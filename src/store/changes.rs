@@ -26,11 +26,11 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
     QueryOrder, QuerySelect, Statement,
 };
-use uuid::Uuid;
 
-use super::diary::DiaryRow;
+use super::diary::{self, StoredEntry};
 use super::entities::{diary_entry, diary_tombstone, treatment, treatment_tombstone};
-use super::treatments::TreatmentRow;
+use super::treatments::{self, StoredTreatment};
+use crate::domain::{PatientId, TreatmentId};
 
 #[derive(Debug, FromQueryResult)]
 struct LastSeq {
@@ -39,7 +39,7 @@ struct LastSeq {
 
 /// Takes the patient's next change number; call inside the write transaction, before locking
 /// any of the patient's rows. Holds the patient's counter locked until commit (PostgreSQL).
-pub async fn next(db: &impl ConnectionTrait, patient_id: Uuid) -> Result<i64, DbErr> {
+pub async fn next(db: &impl ConnectionTrait, patient_id: PatientId) -> Result<i64, DbErr> {
     let backend = db.get_database_backend();
     let placeholder = match backend {
         DbBackend::Postgres => "$1",
@@ -53,7 +53,7 @@ pub async fn next(db: &impl ConnectionTrait, patient_id: Uuid) -> Result<i64, Db
     let row = LastSeq::find_by_statement(Statement::from_sql_and_values(
         backend,
         sql,
-        [patient_id.into()],
+        [patient_id.0.into()],
     ))
     .one(db)
     .await?
@@ -62,7 +62,7 @@ pub async fn next(db: &impl ConnectionTrait, patient_id: Uuid) -> Result<i64, Db
 }
 
 /// The last committed change number of a patient (0 before the first change).
-pub async fn last(db: &impl ConnectionTrait, patient_id: Uuid) -> Result<i64, DbErr> {
+pub async fn last(db: &impl ConnectionTrait, patient_id: PatientId) -> Result<i64, DbErr> {
     let backend = db.get_database_backend();
     let placeholder = match backend {
         DbBackend::Postgres => "$1",
@@ -72,7 +72,7 @@ pub async fn last(db: &impl ConnectionTrait, patient_id: Uuid) -> Result<i64, Db
     let row = LastSeq::find_by_statement(Statement::from_sql_and_values(
         backend,
         sql,
-        [patient_id.into()],
+        [patient_id.0.into()],
     ))
     .one(db)
     .await?;
@@ -82,12 +82,12 @@ pub async fn last(db: &impl ConnectionTrait, patient_id: Uuid) -> Result<i64, Db
 /// Records that a day was deleted by change `seq`.
 pub async fn bury_day(
     db: &impl ConnectionTrait,
-    patient_id: Uuid,
+    patient_id: PatientId,
     date: NaiveDate,
     seq: i64,
 ) -> Result<(), DbErr> {
     let tombstone = diary_tombstone::ActiveModel {
-        patient_id: sea_orm::Set(patient_id),
+        patient_id: sea_orm::Set(patient_id.0),
         entry_date: sea_orm::Set(date),
         change_seq: sea_orm::Set(seq),
     };
@@ -108,11 +108,11 @@ pub async fn bury_day(
 /// Forgets the deletion of a day that is written again: it appears only as written.
 pub async fn unbury_day(
     db: &impl ConnectionTrait,
-    patient_id: Uuid,
+    patient_id: PatientId,
     date: NaiveDate,
 ) -> Result<(), DbErr> {
     diary_tombstone::Entity::delete_many()
-        .filter(diary_tombstone::Column::PatientId.eq(patient_id))
+        .filter(diary_tombstone::Column::PatientId.eq(patient_id.0))
         .filter(diary_tombstone::Column::EntryDate.eq(date))
         .exec(db)
         .await?;
@@ -122,13 +122,13 @@ pub async fn unbury_day(
 /// Records that a treatment was deleted by change `seq` (ids are never reused).
 pub async fn bury_treatment(
     db: &impl ConnectionTrait,
-    patient_id: Uuid,
-    treatment_id: Uuid,
+    patient_id: PatientId,
+    treatment_id: TreatmentId,
     seq: i64,
 ) -> Result<(), DbErr> {
     let tombstone = treatment_tombstone::ActiveModel {
-        patient_id: sea_orm::Set(patient_id),
-        treatment_id: sea_orm::Set(treatment_id),
+        patient_id: sea_orm::Set(patient_id.0),
+        treatment_id: sea_orm::Set(treatment_id.0),
         change_seq: sea_orm::Set(seq),
     };
     treatment_tombstone::Entity::insert(tombstone)
@@ -149,38 +149,46 @@ pub async fn bury_treatment(
 /// rows (the caller merges the lists and cuts the page).
 #[derive(Debug, Default)]
 pub struct ChangeRows {
-    pub diary_entries: Vec<DiaryRow>,
-    pub deleted_days: Vec<diary_tombstone::Model>,
-    pub treatments: Vec<TreatmentRow>,
-    pub deleted_treatments: Vec<treatment_tombstone::Model>,
+    /// `(change number, entry)`.
+    pub diary_entries: Vec<(i64, StoredEntry)>,
+    /// `(change number, deleted day)`.
+    pub deleted_days: Vec<(i64, NaiveDate)>,
+    pub treatments: Vec<(i64, StoredTreatment)>,
+    pub deleted_treatments: Vec<(i64, TreatmentId)>,
 }
 
 /// Reads one page's worth of each kind of change. `with_tombstones` false skips the deletions
 /// (a first pull has nothing to delete).
 pub async fn read(
     db: &impl ConnectionTrait,
-    patient_id: Uuid,
+    patient_id: PatientId,
     after: i64,
     upto: i64,
     limit: u64,
     with_tombstones: bool,
 ) -> Result<ChangeRows, DbErr> {
     let diary_entries = diary_entry::Entity::find()
-        .filter(diary_entry::Column::PatientId.eq(patient_id))
+        .filter(diary_entry::Column::PatientId.eq(patient_id.0))
         .filter(diary_entry::Column::ChangeSeq.gt(after))
         .filter(diary_entry::Column::ChangeSeq.lte(upto))
         .order_by_asc(diary_entry::Column::ChangeSeq)
         .limit(limit)
         .all(db)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|row| Ok((row.change_seq, diary::decode(row)?)))
+        .collect::<Result<Vec<_>, DbErr>>()?;
     let treatments = treatment::Entity::find()
-        .filter(treatment::Column::PatientId.eq(patient_id))
+        .filter(treatment::Column::PatientId.eq(patient_id.0))
         .filter(treatment::Column::ChangeSeq.gt(after))
         .filter(treatment::Column::ChangeSeq.lte(upto))
         .order_by_asc(treatment::Column::ChangeSeq)
         .limit(limit)
         .all(db)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|row| Ok((row.change_seq, treatments::decode(row)?)))
+        .collect::<Result<Vec<_>, DbErr>>()?;
     if !with_tombstones {
         return Ok(ChangeRows {
             diary_entries,
@@ -189,21 +197,27 @@ pub async fn read(
         });
     }
     let deleted_days = diary_tombstone::Entity::find()
-        .filter(diary_tombstone::Column::PatientId.eq(patient_id))
+        .filter(diary_tombstone::Column::PatientId.eq(patient_id.0))
         .filter(diary_tombstone::Column::ChangeSeq.gt(after))
         .filter(diary_tombstone::Column::ChangeSeq.lte(upto))
         .order_by_asc(diary_tombstone::Column::ChangeSeq)
         .limit(limit)
         .all(db)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|t| (t.change_seq, t.entry_date))
+        .collect();
     let deleted_treatments = treatment_tombstone::Entity::find()
-        .filter(treatment_tombstone::Column::PatientId.eq(patient_id))
+        .filter(treatment_tombstone::Column::PatientId.eq(patient_id.0))
         .filter(treatment_tombstone::Column::ChangeSeq.gt(after))
         .filter(treatment_tombstone::Column::ChangeSeq.lte(upto))
         .order_by_asc(treatment_tombstone::Column::ChangeSeq)
         .limit(limit)
         .all(db)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|t| (t.change_seq, TreatmentId(t.treatment_id)))
+        .collect();
     Ok(ChangeRows {
         diary_entries,
         deleted_days,

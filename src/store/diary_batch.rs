@@ -5,16 +5,15 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use sea_orm::ConnectionTrait;
-use uuid::Uuid;
 
-use super::diary::{self, DiaryContent, DiaryRow, Precondition, WriteError};
+use super::diary::{self, Precondition, StoredEntry, WriteError};
 use crate::domain::sync::{version_conflicts, VersionConflict};
+use crate::domain::{DiaryEntry, PatientId};
 
 /// One day of a batch.
 #[derive(Clone, Debug)]
 pub struct BatchDay {
-    pub date: NaiveDate,
-    pub content: DiaryContent,
+    pub entry: DiaryEntry,
     /// The version the day must have (0: no entry); `None` writes unconditionally.
     pub if_version: Option<i32>,
 }
@@ -46,14 +45,14 @@ impl From<WriteError> for BatchError {
 /// conflict writes nothing.
 pub async fn save(
     db: &impl ConnectionTrait,
-    patient_id: Uuid,
-    days: Vec<BatchDay>,
-) -> Result<Vec<DiaryRow>, BatchError> {
+    patient_id: PatientId,
+    days: &[BatchDay],
+) -> Result<Vec<StoredEntry>, BatchError> {
     // Take the lock before reading versions: no other writer of this patient until commit.
     super::changes::next(db, patient_id).await?;
     let expected: Vec<(NaiveDate, i32)> = days
         .iter()
-        .filter_map(|d| d.if_version.map(|v| (d.date, v)))
+        .filter_map(|d| d.if_version.map(|v| (d.entry.date(), v)))
         .collect();
     if !expected.is_empty() {
         let dates: Vec<NaiveDate> = expected.iter().map(|(d, _)| *d).collect();
@@ -70,8 +69,8 @@ pub async fn save(
             Some(0) => Precondition::Absent,
             Some(v) => Precondition::Version(v),
         };
-        let (row, _) = diary::upsert(db, patient_id, day.date, day.content, precondition).await?;
-        rows.push(row);
+        let (stored, _) = diary::upsert(db, patient_id, &day.entry, precondition).await?;
+        rows.push(stored);
     }
     Ok(rows)
 }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::entities::questionnaire_response;
 use crate::domain::questionnaire::{score, Instrument, QuestionnaireResponse, ValidSubmission};
+use crate::domain::PatientId;
 
 pub use questionnaire_response::Model as QuestionnaireRow;
 
@@ -23,7 +24,7 @@ pub fn to_response(row: QuestionnaireRow) -> Result<QuestionnaireResponse, DbErr
     let small = |v: Option<i16>| v.and_then(|v| u8::try_from(v).ok());
     Ok(QuestionnaireResponse {
         id: row.id,
-        patient_id: row.patient_id,
+        patient_id: PatientId(row.patient_id),
         instrument,
         completed_on: row.completed_on,
         answers,
@@ -37,14 +38,14 @@ pub fn to_response(row: QuestionnaireRow) -> Result<QuestionnaireResponse, DbErr
 
 pub async fn insert(
     db: &impl ConnectionTrait,
-    patient_id: Uuid,
+    patient_id: PatientId,
     submission: &ValidSubmission,
 ) -> Result<QuestionnaireResponse, DbErr> {
     let answers = serde_json::to_string(&submission.answers)
         .map_err(|e| DbErr::Custom(format!("questionnaire answers: {e}")))?;
     let row = questionnaire_response::ActiveModel {
         id: Set(Uuid::now_v7()),
-        patient_id: Set(patient_id),
+        patient_id: Set(patient_id.0),
         instrument: Set(submission.instrument.as_str().to_owned()),
         completed_on: Set(submission.completed_on),
         answers: Set(answers),
@@ -59,11 +60,11 @@ pub async fn insert(
 
 pub async fn get(
     db: &impl ConnectionTrait,
-    patient_id: Uuid,
+    patient_id: PatientId,
     id: Uuid,
 ) -> Result<Option<QuestionnaireResponse>, DbErr> {
     questionnaire_response::Entity::find_by_id(id)
-        .filter(questionnaire_response::Column::PatientId.eq(patient_id))
+        .filter(questionnaire_response::Column::PatientId.eq(patient_id.0))
         .one(db)
         .await?
         .map(to_response)
@@ -71,10 +72,14 @@ pub async fn get(
 }
 
 /// `Ok(false)` when the patient has no such response.
-pub async fn delete(db: &impl ConnectionTrait, patient_id: Uuid, id: Uuid) -> Result<bool, DbErr> {
+pub async fn delete(
+    db: &impl ConnectionTrait,
+    patient_id: PatientId,
+    id: Uuid,
+) -> Result<bool, DbErr> {
     let result = questionnaire_response::Entity::delete_many()
         .filter(questionnaire_response::Column::Id.eq(id))
-        .filter(questionnaire_response::Column::PatientId.eq(patient_id))
+        .filter(questionnaire_response::Column::PatientId.eq(patient_id.0))
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)
@@ -91,14 +96,14 @@ pub struct QuestionnaireFilter {
 /// A patient's responses ordered by `completed_on`, then id, after the cursor `(date, id)`.
 pub async fn list(
     db: &impl ConnectionTrait,
-    patient_id: Uuid,
+    patient_id: PatientId,
     filter: QuestionnaireFilter,
     after: Option<(NaiveDate, Uuid)>,
     limit: u64,
 ) -> Result<Vec<QuestionnaireResponse>, DbErr> {
     use questionnaire_response::Column;
     let mut query = questionnaire_response::Entity::find()
-        .filter(Column::PatientId.eq(patient_id))
+        .filter(Column::PatientId.eq(patient_id.0))
         .order_by_asc(Column::CompletedOn)
         .order_by_asc(Column::Id)
         .limit(limit);
@@ -126,7 +131,7 @@ pub async fn list(
 /// Every response completed in `from..=to` (the window around a treatment).
 pub async fn completed_between(
     db: &impl ConnectionTrait,
-    patient_id: Uuid,
+    patient_id: PatientId,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<QuestionnaireResponse>, DbErr> {
