@@ -4,6 +4,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_init;
+mod m20261201_000001_typed_columns;
 mod m20261201_100001_change_feed;
 mod m20261201_100002_questionnaires;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(m20261125_000001_init::Migration),
+            Box::new(m20261201_000001_typed_columns::Migration),
             Box::new(m20261201_100001_change_feed::Migration),
             Box::new(m20261201_100002_questionnaires::Migration),
         ]

@@ -8,6 +8,9 @@ use std::collections::HashMap;
 use base64::Engine;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+
+use super::entry::{parse_batch, DiaryEntry, EntryDraft};
+use super::problems::Problems;
 use utoipa::ToSchema;
 
 /// The opaque `since` / `next_cursor` of the changes feed: "every change numbered up to `seq`
@@ -90,6 +93,49 @@ pub fn version_conflicts(
         .collect()
 }
 
+/// One day of a batch push: the entry and the version it must replace (`Some(0)`: the day must
+/// have no entry; `None`: unconditional).
+#[derive(Clone, Debug, PartialEq)]
+pub struct VersionedEntry {
+    pub entry: DiaryEntry,
+    pub if_version: Option<i32>,
+}
+
+/// [`parse_batch`] plus each entry's `if_version` (a whole number ≥ 0 that fits 32 bits);
+/// every problem is reported, named `entries[i].field`.
+pub fn parse_versioned_batch(
+    days: Vec<(NaiveDate, EntryDraft, Option<i64>)>,
+    today: NaiveDate,
+) -> Result<Vec<VersionedEntry>, Problems> {
+    let mut problems = Problems::new();
+    let mut versions = Vec::with_capacity(days.len());
+    let mut drafts = Vec::with_capacity(days.len());
+    for (i, (date, draft, if_version)) in days.into_iter().enumerate() {
+        let version = if_version.map(|v| i32::try_from(v).ok().filter(|v| *v >= 0));
+        problems.check(
+            !matches!(version, Some(None)),
+            format!("entries[{i}].if_version"),
+            "must be an integer ≥ 0 (0: the day must have no entry)",
+        );
+        versions.push(version.flatten());
+        drafts.push((date, draft));
+    }
+    let entries = match parse_batch(drafts, today) {
+        Ok(entries) => entries,
+        Err(p) => {
+            problems.extend(p);
+            return Err(problems);
+        }
+    };
+    problems.or_ok(
+        entries
+            .into_iter()
+            .zip(versions)
+            .map(|(entry, if_version)| VersionedEntry { entry, if_version })
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,6 +189,41 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn batch_versions_are_whole_numbers_from_zero_named_by_entry() {
+        let day = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        let draft = |pain| EntryDraft {
+            peak_pain: pain,
+            headache_hours: None,
+            features: Default::default(),
+            acute_medications: vec![],
+            disability: None,
+            notes: None,
+        };
+        let next = day.succ_opt().unwrap();
+        let ok =
+            parse_versioned_batch(vec![(day, draft(1), Some(0)), (next, draft(2), None)], next)
+                .unwrap();
+        assert_eq!(ok[0].if_version, Some(0));
+        assert_eq!(ok[1].if_version, None);
+        let fields = |v| {
+            parse_versioned_batch(vec![(day, draft(11), Some(v))], day)
+                .unwrap_err()
+                .into_iter()
+                .map(|p| p.field)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            fields(-1),
+            ["entries[0].if_version", "entries[0].peak_pain"]
+        );
+        assert_eq!(
+            fields(1 << 40),
+            ["entries[0].if_version", "entries[0].peak_pain"]
+        );
+        assert_eq!(fields(3), ["entries[0].peak_pain"]);
     }
 
     proptest! {

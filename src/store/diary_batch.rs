@@ -7,16 +7,8 @@ use chrono::NaiveDate;
 use sea_orm::ConnectionTrait;
 
 use super::diary::{self, Precondition, StoredEntry, WriteError};
-use crate::domain::sync::{version_conflicts, VersionConflict};
-use crate::domain::{DiaryEntry, PatientId};
-
-/// One day of a batch.
-#[derive(Clone, Debug)]
-pub struct BatchDay {
-    pub entry: DiaryEntry,
-    /// The version the day must have (0: no entry); `None` writes unconditionally.
-    pub if_version: Option<i32>,
-}
+use crate::domain::sync::{version_conflicts, VersionConflict, VersionedEntry};
+use crate::domain::PatientId;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BatchError {
@@ -46,7 +38,7 @@ impl From<WriteError> for BatchError {
 pub async fn save(
     db: &impl ConnectionTrait,
     patient_id: PatientId,
-    days: &[BatchDay],
+    days: &[VersionedEntry],
 ) -> Result<Vec<StoredEntry>, BatchError> {
     // Take the lock before reading versions: no other writer of this patient until commit.
     super::changes::next(db, patient_id).await?;

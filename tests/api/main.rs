@@ -9,6 +9,7 @@ mod authorization;
 mod care_team;
 mod changes;
 mod diary;
+mod migrations;
 mod openapi;
 mod outcomes;
 mod questionnaires;
