@@ -206,30 +206,34 @@ pub struct Scored {
     pub grade: QuestionnaireGrade,
 }
 
-/// Scores answers already known to be valid for `instrument` (as stored).
-pub fn score(instrument: Instrument, answers: &[u8]) -> Scored {
+/// Scores a complete set of answers; `None` when they are not one (wrong count, an answer out of
+/// range), so a corrupt stored response is an error rather than a wrong score.
+pub fn score(instrument: Instrument, answers: &[u8]) -> Option<Scored> {
+    if answers.len() != instrument.items() {
+        return None;
+    }
     match instrument {
         Instrument::Midas => {
+            let max = u8::try_from(MIDAS_MAX_DAYS).ok()?;
+            if answers.iter().any(|a| *a > max) {
+                return None;
+            }
             let score = answers.iter().map(|a| i32::from(*a)).sum();
-            Scored {
+            Some(Scored {
                 score,
                 grade: midas_grade(score),
-            }
+            })
         }
         Instrument::Hit6 => {
-            let score = answers
+            let points = answers
                 .iter()
-                .map(|a| {
-                    HIT6_POINTS
-                        .get(usize::from(*a).saturating_sub(1))
-                        .copied()
-                        .unwrap_or(0)
-                })
-                .sum();
-            Scored {
+                .map(|a| HIT6_POINTS.get(usize::from(*a).checked_sub(1)?).copied())
+                .collect::<Option<Vec<i32>>>()?;
+            let score = points.iter().sum();
+            Some(Scored {
                 score,
                 grade: hit6_grade(score),
-            }
+            })
         }
     }
 }
@@ -323,14 +327,22 @@ pub fn validate(
         MAX_AVERAGE_PAIN,
         &mut problems,
     );
-    problems.or_ok(ValidSubmission {
-        instrument,
-        completed_on: submission.completed_on,
-        scored: score(instrument, &answers),
-        answers,
-        headache_days_3_months,
-        average_pain,
-    })
+    let scored = score(instrument, &answers);
+    if scored.is_none() && problems.is_empty() {
+        // Every answer passed its check, so this cannot happen; kept so no path scores wrongly.
+        problems.add("answers", "are not a complete set of answers");
+    }
+    match scored {
+        Some(scored) => problems.or_ok(ValidSubmission {
+            instrument,
+            completed_on: submission.completed_on,
+            scored,
+            answers,
+            headache_days_3_months,
+            average_pain,
+        }),
+        None => Err(problems),
+    }
 }
 
 /// A scored questionnaire response.
@@ -603,8 +615,18 @@ mod tests {
     }
 
     #[test]
-    fn stored_answers_score_like_submitted_ones() {
-        assert_eq!(score(Instrument::Hit6, &[5, 5, 5, 5, 5, 5]).score, 78);
-        assert_eq!(score(Instrument::Midas, &[21, 0, 0, 0, 0]).grade, MidasIV);
+    fn stored_answers_score_like_submitted_ones_and_corrupt_ones_do_not() {
+        assert_eq!(
+            score(Instrument::Hit6, &[5, 5, 5, 5, 5, 5]).unwrap().score,
+            78
+        );
+        assert_eq!(
+            score(Instrument::Midas, &[21, 0, 0, 0, 0]).unwrap().grade,
+            MidasIV
+        );
+        assert_eq!(score(Instrument::Hit6, &[0, 1, 1, 1, 1, 1]), None);
+        assert_eq!(score(Instrument::Hit6, &[6, 1, 1, 1, 1, 1]), None);
+        assert_eq!(score(Instrument::Hit6, &[1, 1, 1, 1, 1]), None);
+        assert_eq!(score(Instrument::Midas, &[91, 0, 0, 0, 0]), None);
     }
 }

@@ -9,6 +9,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::corrupt;
 use super::entities::questionnaire_response;
 use crate::domain::questionnaire::{score, Instrument, QuestionnaireResponse, ValidSubmission};
 use crate::domain::PatientId;
@@ -17,11 +18,12 @@ pub use questionnaire_response::Model as QuestionnaireRow;
 
 /// Turns a stored row into the scored response.
 pub fn to_response(row: QuestionnaireRow) -> Result<QuestionnaireResponse, DbErr> {
-    let bad = |what: &str| DbErr::Custom(format!("questionnaire response {}: {what}", row.id));
+    let what = format!("questionnaire response {}", row.id);
+    let bad = |detail: &str| corrupt(&what, detail);
     let instrument = Instrument::parse(&row.instrument).ok_or_else(|| bad("instrument"))?;
     let answers: Vec<u8> = serde_json::from_str(&row.answers).map_err(|_| bad("answers"))?;
-    let scored = score(instrument, &answers);
-    let small = |v: Option<i16>| v.and_then(|v| u8::try_from(v).ok());
+    let scored = score(instrument, &answers).ok_or_else(|| bad("answers"))?;
+    let small = |v: Option<i16>| v.map(u8::try_from).transpose().map_err(|_| bad("extras"));
     Ok(QuestionnaireResponse {
         id: row.id,
         patient_id: PatientId(row.patient_id),
@@ -30,8 +32,8 @@ pub fn to_response(row: QuestionnaireRow) -> Result<QuestionnaireResponse, DbErr
         answers,
         score: scored.score,
         grade: scored.grade,
-        headache_days_3_months: small(row.headache_days_3_months),
-        average_pain: small(row.average_pain),
+        headache_days_3_months: small(row.headache_days_3_months)?,
+        average_pain: small(row.average_pain)?,
         created_at: row.created_at,
     })
 }
