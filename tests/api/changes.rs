@@ -485,13 +485,44 @@ async fn concurrent_writes_never_slip_behind_a_cursor() {
     for i in 0..32u8 {
         let (a, p) = (Arc::clone(&app), Arc::clone(&ana));
         tasks.spawn(async move {
-            let path = day(&p, &format!("2026-03-{:02}", i % 8 + 1));
-            if i % 5 == 4 {
-                a.call("DELETE", &path, Some(&p.token), None).await;
+            let date = |n: u8| format!("2026-03-{:02}", n % 8 + 1);
+            let r = if i % 5 == 4 {
+                a.call("DELETE", &day(&p, &date(i)), Some(&p.token), None)
+                    .await
+            } else if i % 3 == 0 {
+                // Batches of three days, in rising and falling order: writers that would lock
+                // the same days in opposite orders (they take the patient's change lock first).
+                let mut days: Vec<u8> = vec![i, i + 1, i + 2];
+                if i % 2 == 0 {
+                    days.reverse();
+                }
+                let entries: Vec<Value> = days
+                    .iter()
+                    .map(|n| json!({"date": date(*n), "peak_pain": (n % 10)}))
+                    .collect();
+                let path = format!("/v1/patients/{}/diary/batch", p.id);
+                a.call(
+                    "POST",
+                    &path,
+                    Some(&p.token),
+                    Some(json!({ "entries": entries })),
+                )
+                .await
             } else {
-                a.call("PUT", &path, Some(&p.token), Some(migraine_day(i % 10)))
-                    .await;
-            }
+                a.call(
+                    "PUT",
+                    &day(&p, &date(i)),
+                    Some(&p.token),
+                    Some(migraine_day(i % 9 + 1)),
+                )
+                .await
+            };
+            assert!(
+                matches!(r.status.as_u16(), 200 | 201 | 204 | 404),
+                "{} {}",
+                r.status,
+                r.body
+            );
         });
         if i % 2 == 0 {
             let (a, p, d) = (Arc::clone(&app), Arc::clone(&ana), Arc::clone(&device));
