@@ -572,3 +572,78 @@ impl Device {
         d.cursor = Some(feed["next_cursor"].as_str().unwrap().to_owned());
     }
 }
+
+/// The interleaving a global sequence gets wrong, forced step by step on PostgreSQL: writer A
+/// takes its change number and holds its transaction open; writer B starts after it; a pull
+/// runs; A commits. The next pull must still list A's change. (With a plain sequence B would
+/// take the higher number, commit first, and the first pull's cursor would pass A's number.)
+/// SQLite runs one writer at a time, so there this interleaving cannot happen at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_committed_after_a_later_writer_is_not_skipped() {
+    use migraine_diary::domain::{DiaryEntry, EntryDraft, PatientId};
+    use migraine_diary::store::diary::{self as diary_store, Precondition};
+    use sea_orm::ConnectionTrait;
+
+    let app = Arc::new(TestApp::new().await);
+    if !app.is_postgres() {
+        return;
+    }
+    let ana = Arc::new(app.patient("ana@example.org", "UTC").await);
+    let start = pull(&app, &ana, &ana, None).await;
+    let cursor0 = start["next_cursor"].as_str().unwrap().to_owned();
+
+    // Writer A: its number taken, not committed.
+    let a_day = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+    let draft = EntryDraft {
+        peak_pain: 4,
+        headache_hours: None,
+        features: Default::default(),
+        acute_medications: vec![],
+        disability: None,
+        notes: None,
+    };
+    let entry = DiaryEntry::parse(a_day, draft, a_day).unwrap();
+    let txn_a = app.state.store.begin_write().await.unwrap();
+    diary_store::upsert(&*txn_a, PatientId(ana.id), &entry, Precondition::None)
+        .await
+        .unwrap();
+
+    // Writer B, another day, through the API.
+    let (a, p) = (Arc::clone(&app), Arc::clone(&ana));
+    let writer_b = tokio::spawn(async move {
+        a.call(
+            "PUT",
+            &day(&p, "2026-03-02"),
+            Some(&p.token),
+            Some(calm_day()),
+        )
+        .await
+        .status
+    });
+    // Wait until B has either committed or is waiting for a lock (A holds the patient's).
+    let db = &app.state.store.db;
+    loop {
+        let waiting = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "SELECT count(*)::bigint AS n FROM pg_locks WHERE NOT granted",
+            ))
+            .await
+            .unwrap()
+            .and_then(|row| row.try_get::<i64>("", "n").ok())
+            .unwrap_or(0);
+        if writer_b.is_finished() || waiting > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+
+    let middle = pull(&app, &ana, &ana, Some(&cursor0)).await;
+    txn_a.commit().await.unwrap();
+    assert!(writer_b.await.unwrap().is_success());
+    let after = pull(&app, &ana, &ana, middle["next_cursor"].as_str()).await;
+    let mut seen = dates(&middle);
+    seen.extend(dates(&after));
+    seen.sort();
+    assert_eq!(seen, ["2026-03-01", "2026-03-02"], "A's change was skipped");
+}
