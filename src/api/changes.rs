@@ -14,8 +14,8 @@ use super::extract::{ApiQuery, PatientPath};
 use super::treatments::Treatment;
 use crate::auth::{require_patient_access, Access, AuthUser};
 use crate::domain::sync::{ChangeCursor, ChangePage};
-use crate::domain::TimeZone;
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::domain::{Problems, TimeZone};
+use crate::error::ApiResult;
 use crate::service::sync::{self, Change};
 use crate::state::AppState;
 
@@ -52,11 +52,13 @@ pub struct ChangeFeed {
     pub has_more: bool,
 }
 
-fn limit_param(limit: Option<i64>, errors: &mut Vec<FieldError>) -> u64 {
+fn limit_param(limit: Option<i64>, problems: &mut Problems) -> u64 {
     let limit = limit.unwrap_or(DEFAULT_CHANGES_LIMIT);
-    if !(1..=MAX_CHANGES_LIMIT).contains(&limit) {
-        errors.push(FieldError::new("limit", "must be between 1 and 1000"));
-    }
+    problems.check(
+        (1..=MAX_CHANGES_LIMIT).contains(&limit),
+        "limit",
+        "must be between 1 and 1000",
+    );
     limit.clamp(1, MAX_CHANGES_LIMIT) as u64
 }
 
@@ -87,19 +89,16 @@ pub(crate) async fn list_changes(
 impl ChangesParams {
     /// `(since, limit)`, or 422 naming each bad parameter.
     fn validate(&self) -> ApiResult<(Option<ChangeCursor>, u64)> {
-        let mut errors = Vec::new();
-        let limit = limit_param(self.limit, &mut errors);
-        let since = match self.since.as_deref().map(ChangeCursor::parse) {
-            None => None,
-            Some(Some(cursor)) => Some(cursor),
-            Some(None) => {
-                errors.push(FieldError::new("since", "is not a cursor of this feed"));
-                None
-            }
-        };
-        if !errors.is_empty() {
-            return Err(ApiError::Validation(errors));
-        }
+        let mut problems = Problems::new();
+        let limit = limit_param(self.limit, &mut problems);
+        let since = self.since.as_deref().map(ChangeCursor::parse);
+        problems.check(
+            !matches!(since, Some(None)),
+            "since",
+            "is not a cursor of this feed",
+        );
+        problems.or_ok(())?;
+        let since = since.flatten();
         Ok((since, limit))
     }
 }

@@ -15,7 +15,8 @@ use super::validate::{integral_option, Integer};
 use crate::auth::{require_patient_access, Access, AuthUser};
 use crate::domain::entry::EARLIEST_DATE;
 use crate::domain::questionnaire::{self, Instrument, QuestionnaireResponse, Submission};
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::domain::Problems;
+use crate::error::{ApiError, ApiResult};
 use crate::service::today_in;
 use crate::state::AppState;
 use crate::store::questionnaires::{self as store, QuestionnaireFilter};
@@ -92,24 +93,22 @@ type ListKey = (NaiveDate, Uuid);
 fn list_request(
     params: QuestionnaireListParams,
 ) -> ApiResult<(QuestionnaireFilter, Option<ListKey>, u64)> {
-    let mut errors: Vec<FieldError> = Vec::new();
+    let mut problems = Problems::new();
     let page = PageParams {
         limit: params.limit,
         cursor: params.cursor,
     }
-    .validate(&mut errors);
+    .validate(&mut problems);
     if let (Some(from), Some(to)) = (params.from, params.to) {
-        if from > to {
-            errors.push(FieldError::new("from", "must not be after `to`"));
-        }
+        problems.check(from <= to, "from", "must not be after `to`");
     }
     let after = page.after.as_deref().map(decode_key);
-    if matches!(after, Some(None)) {
-        errors.push(FieldError::new("cursor", "is not a cursor of this list"));
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
+    problems.check(
+        !matches!(after, Some(None)),
+        "cursor",
+        "is not a cursor of this list",
+    );
+    problems.or_ok(())?;
     let filter = QuestionnaireFilter {
         instrument: params.instrument,
         from: params.from,
