@@ -31,7 +31,7 @@ pub struct QuestionnaireInput {
     pub completed_on: NaiveDate,
     /// In item order. `midas`: exactly 5 numbers of days, 0–90 each. `hit6`: exactly 6 answer
     /// codes, 1 (never), 2 (rarely), 3 (sometimes), 4 (very often), 5 (always).
-    #[schema(value_type = Vec<i32>, min_items = 5, max_items = 6)]
+    #[schema(schema_with = questionnaire::answers_schema)]
     pub answers: Vec<Integer>,
     /// `midas` only, optional: headache days in the last 3 months, 0–90 (kept, not scored).
     #[serde(default, deserialize_with = "integral_option")]

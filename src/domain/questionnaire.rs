@@ -359,7 +359,7 @@ pub struct QuestionnaireResponse {
     pub completed_on: NaiveDate,
     /// The answers by item number, in order: MIDAS 5 numbers of days 0–90; HIT-6 6 answer codes
     /// 1 (never) … 5 (always). No item text.
-    #[schema(value_type = Vec<i32>, min_items = 5, max_items = 6)]
+    #[schema(schema_with = answers_schema)]
     pub answers: Vec<u8>,
     /// MIDAS: sum of items 1–5 (0–450). HIT-6: 36–78.
     pub score: i32,
@@ -375,6 +375,27 @@ pub struct QuestionnaireResponse {
     pub average_pain: Option<u8>,
     /// When it was submitted.
     pub created_at: DateTime<Utc>,
+}
+
+/// `answers` in the OpenAPI document: 5–6 integers, each 0–90 (the bounds of both instruments;
+/// the description gives each one's).
+pub fn answers_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
+                .minimum(Some(0))
+                .maximum(Some(MIDAS_MAX_DAYS as i32)),
+        )
+        .min_items(Some(MIDAS_ITEMS))
+        .max_items(Some(HIT6_ITEMS))
+        .description(Some(
+            "In item order. `midas`: exactly 5 numbers of days, 0–90 each. `hit6`: exactly 6 \
+             answer codes, 1 (never), 2 (rarely), 3 (sometimes), 4 (very often), 5 (always).",
+        ))
+        .build()
 }
 
 /// The questionnaires framing a treatment: per instrument, the latest completed in
