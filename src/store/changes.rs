@@ -40,25 +40,36 @@ struct LastSeq {
 /// Takes the patient's next change number; call inside the write transaction, before locking
 /// any of the patient's rows. Holds the patient's counter locked until commit (PostgreSQL).
 pub async fn next(db: &impl ConnectionTrait, patient_id: PatientId) -> Result<i64, DbErr> {
+    reserve(db, patient_id, 1).await
+}
+
+/// Takes the patient's next `n` change numbers at once (`n` ≥ 1) and returns the first; the
+/// caller uses `first .. first + n`. Locks like [`next`].
+pub async fn reserve(
+    db: &impl ConnectionTrait,
+    patient_id: PatientId,
+    n: i64,
+) -> Result<i64, DbErr> {
+    let n = n.max(1);
     let backend = db.get_database_backend();
-    let placeholder = match backend {
-        DbBackend::Postgres => "$1",
-        _ => "?",
+    let (patient, step, step_again) = match backend {
+        DbBackend::Postgres => ("$1", "$2", "$2"),
+        _ => ("?", "?", "?"),
     };
     let sql = format!(
-        "INSERT INTO change_counters (patient_id, last_seq) VALUES ({placeholder}, 1) \
-         ON CONFLICT (patient_id) DO UPDATE SET last_seq = change_counters.last_seq + 1 \
+        "INSERT INTO change_counters (patient_id, last_seq) VALUES ({patient}, {step}) \
+         ON CONFLICT (patient_id) DO UPDATE SET last_seq = change_counters.last_seq + {step_again} \
          RETURNING last_seq"
     );
-    let row = LastSeq::find_by_statement(Statement::from_sql_and_values(
-        backend,
-        sql,
-        [patient_id.0.into()],
-    ))
-    .one(db)
-    .await?
-    .ok_or_else(|| DbErr::Custom("change counter returned no row".into()))?;
-    Ok(row.last_seq)
+    let values: Vec<sea_orm::Value> = match backend {
+        DbBackend::Postgres => vec![patient_id.0.into(), n.into()],
+        _ => vec![patient_id.0.into(), n.into(), n.into()],
+    };
+    let row = LastSeq::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+        .one(db)
+        .await?
+        .ok_or_else(|| DbErr::Custom("change counter returned no row".into()))?;
+    Ok(row.last_seq - n + 1)
 }
 
 /// The last committed change number of a patient (0 before the first change).

@@ -191,12 +191,26 @@ pub async fn upsert(
     entry: &DiaryEntry,
     precondition: Precondition,
 ) -> Result<(StoredEntry, Upserted), WriteError> {
+    let change_seq = super::changes::next(db, patient_id).await?;
+    upsert_numbered(db, patient_id, entry, precondition, change_seq).await
+}
+
+/// [`upsert`] with a change number the caller took already in this transaction (a batch takes
+/// one range for all its days: [`super::changes::reserve`]).
+pub async fn upsert_numbered(
+    db: &impl ConnectionTrait,
+    patient_id: PatientId,
+    entry: &DiaryEntry,
+    precondition: Precondition,
+    change_seq: i64,
+) -> Result<(StoredEntry, Upserted), WriteError> {
     let (row, outcome) = upsert_row(
         db,
         patient_id.0,
         entry.date(),
         DiaryContent::encode(entry)?,
         precondition,
+        change_seq,
     )
     .await?;
     Ok((decode(row)?, outcome))
@@ -208,8 +222,8 @@ async fn upsert_row(
     date: NaiveDate,
     content: DiaryContent,
     precondition: Precondition,
+    change_seq: i64,
 ) -> Result<(DiaryRow, Upserted), WriteError> {
-    let change_seq = super::changes::next(db, PatientId(patient_id)).await?;
     let mut current = get_for_update(db, patient_id, date).await?;
     if !precondition.holds(current.as_ref()) {
         return Err(WriteError::PreconditionFailed);

@@ -40,8 +40,10 @@ pub async fn save(
     patient_id: PatientId,
     days: &[VersionedEntry],
 ) -> Result<Vec<StoredEntry>, BatchError> {
-    // Take the lock before reading versions: no other writer of this patient until commit.
-    super::changes::next(db, patient_id).await?;
+    // One range of change numbers for the whole batch, taken first: it also locks out every
+    // other writer of this patient until commit, so the versions read below stay true.
+    let count = i64::try_from(days.len()).unwrap_or(i64::MAX);
+    let first = super::changes::reserve(db, patient_id, count).await?;
     let expected: Vec<(NaiveDate, i32)> = days
         .iter()
         .filter_map(|d| d.if_version.map(|v| (d.entry.date(), v)))
@@ -55,13 +57,14 @@ pub async fn save(
         }
     }
     let mut rows = Vec::with_capacity(days.len());
-    for day in days {
+    for (seq, day) in (first..).zip(days) {
         let precondition = match day.if_version {
             None => Precondition::None,
             Some(0) => Precondition::Absent,
             Some(v) => Precondition::Version(v),
         };
-        let (stored, _) = diary::upsert(db, patient_id, &day.entry, precondition).await?;
+        let (stored, _) =
+            diary::upsert_numbered(db, patient_id, &day.entry, precondition, seq).await?;
         rows.push(stored);
     }
     Ok(rows)
