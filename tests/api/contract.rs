@@ -447,3 +447,45 @@ async fn every_documented_query_date_is_strict_and_every_cursor_may_be_empty() {
         "walked {dates} date and {cursors} cursor parameters"
     );
 }
+
+#[tokio::test]
+async fn the_sync_and_questionnaire_routes_follow_the_same_rules() {
+    let app = TestApp::new().await;
+    let ana = app.patient("ana@example.org", "UTC").await;
+    let base = format!("/v1/patients/{}", ana.id);
+    // An empty `since` is a first pull.
+    let r = app.get(&format!("{base}/changes?since="), &ana.token).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    app.get(&format!("{base}/changes?since=nonsense"), &ana.token)
+        .await
+        .assert_invalid("since");
+    // `if_version` is not nullable: null is refused, not taken as "unconditional".
+    let r = app
+        .call(
+            "POST",
+            &format!("{base}/diary/batch"),
+            Some(&ana.token),
+            Some(json!({"entries": [{"date": "2024-03-01", "peak_pain": 2, "if_version": null}]})),
+        )
+        .await;
+    r.assert_invalid("entries[0].if_version");
+    // A questionnaire's day is exactly YYYY-MM-DD.
+    let r = app
+        .call(
+            "POST",
+            &format!("{base}/questionnaires"),
+            Some(&ana.token),
+            Some(json!({"instrument": "midas", "completed_on": "2024-3-1", "answers": [0, 0, 0, 0, 0]})),
+        )
+        .await;
+    r.assert_invalid("completed_on");
+    let r = app
+        .call(
+            "POST",
+            &format!("{base}/questionnaires"),
+            Some(&ana.token),
+            Some(json!({"instrument": "midas", "completed_on": "2024-03-01", "answers": [0, 0, 0, 0, 0]})),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+}

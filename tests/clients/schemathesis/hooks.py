@@ -9,7 +9,8 @@ disabled:
 
 - diary dates (the path `date`, the batch's `entries[].date`): not after today in the patient's
   time zone; a batch's dates are distinct; `headache_hours` is 0 or absent when `peak_pain` is 0;
-- `cursor`: only ever one that the server issued, so a positive case sends none (empty);
+- `cursor` (and the changes feed's `since`): only ever one that the server issued, so a
+  positive case sends none (empty); a questionnaire's `completed_on` is not after today;
 - `from`/`to` of any range query: `from` not after `to` (default today) and at most 3 years
   (1096 days) apart;
 - `started_at`/`ended_at` of a treatment: from 2000-01-01 to a year ahead, `ended_at` not
@@ -100,8 +101,16 @@ def _diary_dates(case: Any) -> None:
 
 
 def _cursor(case: Any) -> None:
-    if isinstance(case.query, dict) and case.query.get("cursor") and _positive(case, ParameterLocation.QUERY):
-        case.query["cursor"] = ""
+    # `cursor` of the lists and `since` of the changes feed: only ever values the server issued.
+    if isinstance(case.query, dict) and _positive(case, ParameterLocation.QUERY):
+        for name in ("cursor", "since"):
+            if case.query.get(name):
+                case.query[name] = ""
+
+
+def _completed_on(case: Any) -> None:
+    if isinstance(case.body, dict) and "completed_on" in case.body and _positive(case, ParameterLocation.BODY):
+        case.body["completed_on"] = _not_after_today(case.body["completed_on"])
 
 
 def _range(case: Any) -> None:
@@ -160,6 +169,7 @@ def _invite_code(case: Any) -> None:
 def map_case(context: Any, case: Any) -> Any:
     _diary_dates(case)
     _cursor(case)
+    _completed_on(case)
     _range(case)
     _treatment_times(case)
     _timezone(case)
