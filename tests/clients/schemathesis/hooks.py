@@ -10,7 +10,8 @@ disabled:
 - diary dates (the path `date`, the batch's `entries[].date`): not after today in the patient's
   time zone; a batch's dates are distinct; `headache_hours` is 0 or absent when `peak_pain` is 0;
 - `cursor` (and the changes feed's `since`): only ever one that the server issued, so a
-  positive case sends none (empty); a questionnaire's `completed_on` is not after today;
+  positive case sends none (empty); a questionnaire's `completed_on` is not after today and
+  its `answers` fit its `instrument`;
 - `from`/`to` of any range query: `from` not after `to` (default today) and at most 3 years
   (1096 days) apart;
 - `started_at`/`ended_at` of a treatment: from 2000-01-01 to a year ahead, `ended_at` not
@@ -108,6 +109,24 @@ def _cursor(case: Any) -> None:
                 case.query[name] = ""
 
 
+def _questionnaire(case: Any) -> None:
+    # The answers' count and range depend on `instrument` (one schema covers both; a oneOf per
+    # instrument would give every typed client a wrapper type): MIDAS 5 numbers 0-90 plus two
+    # optional extras, HIT-6 6 codes 1-5 and no extras.
+    body = case.body
+    if not (isinstance(body, dict) and case.operation.path.endswith("/questionnaires")):
+        return
+    if case.operation.method.upper() != "POST" or not _positive(case, ParameterLocation.BODY):
+        return
+    answers = [a for a in body.get("answers") or [] if isinstance(a, int)]
+    if body.get("instrument") == "hit6":
+        body["answers"] = [min(max(a, 1), 5) for a in (answers + [1] * 6)[:6]]
+        body.pop("headache_days_3_months", None)
+        body.pop("average_pain", None)
+    elif body.get("instrument") == "midas":
+        body["answers"] = [min(max(a, 0), 90) for a in (answers + [0] * 5)[:5]]
+
+
 def _completed_on(case: Any) -> None:
     if isinstance(case.body, dict) and "completed_on" in case.body and _positive(case, ParameterLocation.BODY):
         case.body["completed_on"] = _not_after_today(case.body["completed_on"])
@@ -170,6 +189,7 @@ def map_case(context: Any, case: Any) -> Any:
     _diary_dates(case)
     _cursor(case)
     _completed_on(case)
+    _questionnaire(case)
     _range(case)
     _treatment_times(case)
     _timezone(case)

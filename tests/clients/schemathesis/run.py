@@ -15,7 +15,8 @@ fixed seed. Any failure fails the stage.
 
 Rules that JSON Schema cannot state (dates relative to today, a 3-year range, IANA zone names,
 an invite code that exists) are described in the document and kept by hooks.py in the positive
-cases only; the one widened expectation is 412 for the two operations that take If-Match.
+cases only; the one widened expectation is 412 for the operations that take a version (If-Match,
+if_version).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ HERE = Path(__file__).resolve().parent
 POSITIVE_ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 OPERATIONS_TAKING_IF_MATCH = [
     line
-    for operation_id in ("upsertDiaryEntry", "deleteDiaryEntry")
+    for operation_id in ("upsertDiaryEntry", "deleteDiaryEntry", "batchUpsertDiaryEntries")
     for line in (
         "[[operations]]",
         f'include-operation-id = "{operation_id}"',
@@ -116,9 +117,10 @@ def run(role: str, token: str, ids: dict[str, str]) -> bool:
             f'"path.patient_id" = "{ids["patient_id"]}"',
             f'"path.treatment_id" = "{treatment_id}"',
             "",
-            # A well-formed If-Match that is not the stored version is answered 412, as
-            # documented: for the two operations that take If-Match, 412 is a valid answer to
-            # a valid request (its version is state, not form). Nothing else is widened.
+            # A well-formed If-Match (or a batch entry's if_version) that is not the stored
+            # version is answered 412, as documented: for the operations that take a version,
+            # 412 is a valid answer to a valid request (a version is state, not form). Nothing
+            # else is widened.
             *OPERATIONS_TAKING_IF_MATCH,
         ]
     )
