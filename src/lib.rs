@@ -12,6 +12,8 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod export;
+pub mod report;
 pub mod store;
 
 use std::sync::Arc;
