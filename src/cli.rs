@@ -11,9 +11,10 @@ use crate::auth::password::hash_blocking;
 use crate::auth::Role;
 use crate::config::{DatabaseArgs, ServeArgs};
 use crate::demo::{self, DemoOptions};
+use crate::router::{app, openapi_json};
+use crate::state::AppState;
 use crate::store::users::{self, CreateUserError, NewUser};
 use crate::store::Store;
-use crate::{app, openapi_json, AppState};
 
 #[derive(Parser, Debug)]
 #[command(name = "migraine-diary", version, about = "Headache-day diary backend")]

@@ -10,7 +10,7 @@
 //! transaction per patient. Every diary day and treatment goes through the API's own validation,
 //! so the demo never holds data that the API would refuse.
 //!
-//! What the data shows (DOMAIN.md's definitions): chronic patients (about 15–22 headache days
+//! What the data shows (docs/clinical-rules.md's definitions): chronic patients (about 15–22 headache days
 //! per 28) and episodic ones; migraine days and plain headache days; most diaries 85–98 %
 //! complete and one patient in ten a sparse diarist (under 80 %, so their windows are
 //! insufficient); acute medication by class, heavy enough in some chronic patients to flag
@@ -1135,7 +1135,7 @@ mod tests {
         );
     }
 
-    /// The default clinic, planned in memory (no database): the mix DOMAIN.md's summaries need.
+    /// The default clinic, planned in memory (no database): the mix docs/clinical-rules.md's summaries need.
     #[test]
     fn the_default_clinic_has_the_patterns_the_dashboard_shows() {
         let mut seeds = StdRng::seed_from_u64(DEFAULT_SEED);

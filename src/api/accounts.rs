@@ -9,8 +9,6 @@ use axum::Json;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::extract::ApiJson;
@@ -21,19 +19,9 @@ use super::validate::{
 use crate::auth::tokens::{digest, new_refresh_token};
 use crate::auth::{AuthUser, Role};
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 use crate::store::users::{self, CreateUserError, NewUser, UserRow};
 use crate::store::{tokens, Store};
-use crate::AppState;
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(register))
-        .routes(routes!(login))
-        .routes(routes!(refresh))
-        .routes(routes!(logout))
-        .routes(routes!(get_me, update_me))
-        .routes(routes!(create_user))
-}
 
 /// An account.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -216,7 +204,7 @@ pub async fn create_account(
 #[utoipa::path(post, path = "/v1/auth/register", tag = "auth", operation_id = "registerPatient",
     request_body = RegisterRequest,
     responses((status = 201, description = "Account created", body = User)))]
-async fn register(
+pub(crate) async fn register(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
@@ -281,7 +269,7 @@ async fn issue_pair(
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", operation_id = "login",
     request_body = LoginRequest,
     responses((status = 200, description = "Logged in", body = TokenPair)))]
-async fn login(
+pub(crate) async fn login(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<TokenPair>> {
@@ -317,7 +305,7 @@ fn invalid_refresh() -> ApiError {
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", operation_id = "refreshTokens",
     request_body = RefreshRequest,
     responses((status = 200, description = "New tokens", body = TokenPair)))]
-async fn refresh(
+pub(crate) async fn refresh(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> ApiResult<Json<TokenPair>> {
@@ -357,7 +345,7 @@ async fn refresh(
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", operation_id = "logout",
     request_body = RefreshRequest,
     responses((status = 204, description = "Logged out")))]
-async fn logout(
+pub(crate) async fn logout(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> ApiResult<StatusCode> {
@@ -379,7 +367,10 @@ async fn load_me(state: &AppState, caller: AuthUser) -> ApiResult<UserRow> {
 #[utoipa::path(get, path = "/v1/me", tag = "accounts", operation_id = "getMe",
     security(("bearer" = [])),
     responses((status = 200, description = "The caller's account", body = User)))]
-async fn get_me(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Json<User>> {
+pub(crate) async fn get_me(
+    State(state): State<AppState>,
+    caller: AuthUser,
+) -> ApiResult<Json<User>> {
     Ok(Json(User::from_row(load_me(&state, caller).await?)?))
 }
 
@@ -390,7 +381,7 @@ async fn get_me(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Js
     security(("bearer" = [])),
     request_body = UpdateMeRequest,
     responses((status = 200, description = "The updated account", body = User)))]
-async fn update_me(
+pub(crate) async fn update_me(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiJson(req): ApiJson<UpdateMeRequest>,
@@ -417,7 +408,7 @@ async fn update_me(
     security(("bearer" = [])),
     request_body = CreateUserRequest,
     responses((status = 201, description = "Account created", body = User)))]
-async fn create_user(
+pub(crate) async fn create_user(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiJson(req): ApiJson<CreateUserRequest>,

@@ -8,8 +8,6 @@ use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
@@ -17,21 +15,14 @@ use super::pagination::{paginate, PageParams};
 use crate::auth::tokens::digest;
 use crate::auth::{AuthUser, Role};
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 use crate::store::users::{self, UserRow};
 use crate::store::{care, is_unique_violation};
-use crate::AppState;
 
 pub const INVITE_VALID_DAYS: i64 = 7;
 /// Crockford-style alphabet without look-alikes (no 0/O, 1/I/L), easy to read out and type.
 const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 const CODE_LEN: usize = 12;
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(create_invite))
-        .routes(routes!(list_my_clinicians, link_clinician))
-        .routes(routes!(unlink_clinician))
-}
 
 /// A single-use code that links the patient who redeems it to the clinician who made it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -100,7 +91,7 @@ fn clinician(link_at: DateTime<Utc>, user: UserRow) -> LinkedClinician {
 #[utoipa::path(post, path = "/v1/care-invites", tag = "care team", operation_id = "createCareInvite",
     security(("bearer" = [])),
     responses((status = 201, description = "Invite created", body = CareInvite)))]
-async fn create_invite(
+pub(crate) async fn create_invite(
     State(state): State<AppState>,
     caller: AuthUser,
 ) -> ApiResult<(StatusCode, Json<CareInvite>)> {
@@ -120,7 +111,7 @@ async fn create_invite(
     security(("bearer" = [])),
     params(PageParams),
     responses((status = 200, description = "Linked clinicians", body = LinkedClinicianList)))]
-async fn list_my_clinicians(
+pub(crate) async fn list_my_clinicians(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiQuery(page): ApiQuery<PageParams>,
@@ -147,7 +138,7 @@ async fn list_my_clinicians(
     security(("bearer" = [])),
     request_body = RedeemInviteRequest,
     responses((status = 201, description = "Clinician linked", body = LinkedClinician)))]
-async fn link_clinician(
+pub(crate) async fn link_clinician(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiJson(req): ApiJson<RedeemInviteRequest>,
@@ -208,7 +199,7 @@ async fn link_clinician(
     security(("bearer" = [])),
     params(("clinician_id" = Uuid, Path, description = "A linked clinician's id")),
     responses((status = 204, description = "Unlinked")))]
-async fn unlink_clinician(
+pub(crate) async fn unlink_clinician(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiPath(clinician_id): ApiPath<Uuid>,

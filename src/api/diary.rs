@@ -13,8 +13,6 @@ use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
@@ -23,9 +21,9 @@ use super::validate::{check_required_text, check_text, integral, Problems};
 use crate::auth::{require_patient_access, Access, AuthUser};
 use crate::domain::{HeadacheFeatures, MedicationClass, MedicationClassSet};
 use crate::error::{ApiError, ApiResult, FieldError};
+use crate::state::AppState;
 use crate::store::diary::{self, DiaryContent, DiaryRow, Precondition, Upserted, WriteError};
 use crate::store::users::UserRow;
-use crate::AppState;
 
 pub const MAX_MEDICATIONS: usize = 20;
 pub const MAX_NOTES_CHARS: usize = 2000;
@@ -35,17 +33,6 @@ pub const EARLIEST_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
     Some(d) => d,
     None => NaiveDate::MIN,
 };
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_diary))
-        .routes(routes!(
-            get_diary_entry,
-            upsert_diary_entry,
-            delete_diary_entry
-        ))
-        .routes(routes!(batch_upsert_diary))
-}
 
 /// How much the headache limited the patient's day.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
@@ -239,7 +226,7 @@ pub fn patient_today(patient: &UserRow) -> NaiveDate {
     }
 }
 
-/// Checks DiaryEntry's rules (API.md) and converts to stored content (also used by `demo`,
+/// Checks DiaryEntry's rules (docs/clinical-rules.md "What an entry and a treatment may hold") and converts to stored content (also used by `demo`,
 /// so generated diaries obey exactly the rules the API enforces).
 pub(crate) fn validate_entry(
     date: NaiveDate,
@@ -385,7 +372,7 @@ fn write_error(err: WriteError) -> ApiError {
     security(("bearer" = [])),
     params(("patient_id" = Uuid, Path, description = "The patient"), DiaryRangeParams),
     responses((status = 200, description = "A page of entries", body = DiaryEntryList)))]
-async fn list_diary(
+pub(crate) async fn list_diary(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiPath(patient_id): ApiPath<Uuid>,
@@ -445,7 +432,7 @@ async fn list_diary(
            ("date" = NaiveDate, Path, description = "Patient-local day, `YYYY-MM-DD`")),
     responses((status = 200, description = "The entry", body = DiaryEntry,
         headers(("ETag" = String, description = "The entry's version, quoted")))))]
-async fn get_diary_entry(
+pub(crate) async fn get_diary_entry(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiPath((patient_id, date)): ApiPath<(Uuid, String)>,
@@ -474,7 +461,7 @@ async fn get_diary_entry(
             headers(("ETag" = String, description = "The entry's version, quoted"))),
         (status = 201, description = "Created", body = DiaryEntry,
             headers(("ETag" = String, description = "The entry's version, quoted")))))]
-async fn upsert_diary_entry(
+pub(crate) async fn upsert_diary_entry(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiPath((patient_id, date)): ApiPath<(Uuid, String)>,
@@ -510,7 +497,7 @@ async fn upsert_diary_entry(
            ("date" = NaiveDate, Path, description = "Patient-local day, `YYYY-MM-DD`"),
            ("If-Match" = Option<String>, Header, nullable = false, description = "`\"N\"` to delete only version N")),
     responses((status = 204, description = "Deleted")))]
-async fn delete_diary_entry(
+pub(crate) async fn delete_diary_entry(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiPath((patient_id, date)): ApiPath<(Uuid, String)>,
@@ -539,7 +526,7 @@ async fn delete_diary_entry(
     params(("patient_id" = Uuid, Path, description = "The patient")),
     request_body = DiaryBatchRequest,
     responses((status = 200, description = "All entries saved", body = DiaryBatchResult)))]
-async fn batch_upsert_diary(
+pub(crate) async fn batch_upsert_diary(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiPath(patient_id): ApiPath<Uuid>,

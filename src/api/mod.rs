@@ -1,6 +1,6 @@
-//! The HTTP API: one module per resource, each with its routes, handlers and request/response
-//! types. Routes are registered through utoipa-axum's `OpenApiRouter`, so the served routes and
-//! the OpenAPI document come from the same code and cannot diverge.
+//! The HTTP API: one module per resource, each with its handlers and request/response types;
+//! `crate::router` lists every route. This module holds the OpenAPI document's frame ([`ApiDoc`])
+//! and the problem responses every operation shares.
 
 pub mod accounts;
 pub mod care_team;
@@ -20,10 +20,8 @@ use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, Object, OpenApi as OpenApiDoc, Ref, RefOr, Type};
 use utoipa::{Modify, OpenApi};
-use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::{FieldError, Problem, PROBLEM_JSON};
-use crate::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -49,11 +47,11 @@ use crate::AppState;
         (name = "patients", description = "Patient profiles"),
         (name = "diary", description = "The daily headache diary"),
         (name = "treatments", description = "Treatment events"),
-        (name = "outcomes", description = "Before/after summaries, calendars and cohorts (DOMAIN.md)"),
+        (name = "outcomes", description = "Before/after summaries, calendars and cohorts (docs/clinical-rules.md)"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]
-struct ApiDoc;
+pub struct ApiDoc;
 
 struct BearerAuth;
 
@@ -73,18 +71,6 @@ impl Modify for BearerAuth {
             ),
         );
     }
-}
-
-/// Every route of the API with its documentation.
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(accounts::router())
-        .merge(care_team::router())
-        .merge(patients::router())
-        .merge(diary::router())
-        .merge(treatments::router())
-        .merge(outcomes::router())
-        .merge(health::router())
 }
 
 /// The reusable problem responses, by status.

@@ -1,5 +1,5 @@
 //! Outcomes: the before/after comparison of a treatment, period summaries, the day calendar,
-//! and the cohort over a clinician's patients (DOMAIN.md). Handlers read rows with one indexed
+//! and the cohort over a clinician's patients (docs/clinical-rules.md). Handlers read rows with one indexed
 //! range query per patient (or one per 500 patients for the cohort) and hand them to the pure
 //! functions of `crate::domain`.
 
@@ -10,8 +10,6 @@ use axum::Json;
 use chrono::{Duration, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::diary::patient_today;
@@ -26,19 +24,11 @@ use crate::domain::{
     MIN_WINDOW_DAYS,
 };
 use crate::error::{ApiError, ApiResult, FieldError};
+use crate::state::AppState;
 use crate::store::{care, diary, treatments};
-use crate::AppState;
 
 /// The longest range a summary, calendar or cohort may span: 3 years.
 pub const MAX_RANGE_DAYS: u32 = 3 * 365 + 1;
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(treatment_summary))
-        .routes(routes!(patient_summary))
-        .routes(routes!(day_calendar))
-        .routes(routes!(cohort_summary))
-}
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -92,7 +82,7 @@ pub struct CohortParams {
     pub to: Option<NaiveDate>,
 }
 
-/// Before/after comparison of one treatment (DOMAIN.md "Before and after a treatment").
+/// Before/after comparison of one treatment (docs/clinical-rules.md "Before and after a treatment").
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TreatmentSummary {
     /// The treatment compared; its `treatment_day` is T.
@@ -148,7 +138,7 @@ pub struct DayCalendar {
 }
 
 /// Pooled before/after outcomes of one kind of treatment over the calling clinician's linked
-/// patients (DOMAIN.md "Cohort").
+/// patients (docs/clinical-rules.md "Cohort").
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CohortSummary {
     pub kind: TreatmentKind,
@@ -270,7 +260,7 @@ fn instants_around(range: DateRange) -> (chrono::DateTime<Utc>, chrono::DateTime
 /// Compare before and after a treatment
 ///
 /// Baseline T−N … T−1 against post T+1 … T+N (and further follow-up windows), where T is the
-/// patient-local date of the treatment's `started_at` (DOMAIN.md).
+/// patient-local date of the treatment's `started_at` (docs/clinical-rules.md).
 #[utoipa::path(get, path = "/v1/patients/{patient_id}/treatments/{treatment_id}/summary", tag = "outcomes",
     operation_id = "getTreatmentSummary",
     security(("bearer" = [])),
@@ -278,7 +268,7 @@ fn instants_around(range: DateRange) -> (chrono::DateTime<Utc>, chrono::DateTime
            ("treatment_id" = Uuid, Path, description = "The treatment"),
            TreatmentSummaryParams),
     responses((status = 200, description = "The before/after comparison", body = TreatmentSummary)))]
-async fn treatment_summary(
+pub(crate) async fn treatment_summary(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiPath((patient_id, treatment_id)): ApiPath<(Uuid, Uuid)>,
@@ -343,7 +333,7 @@ async fn treatment_summary(
     security(("bearer" = [])),
     params(("patient_id" = Uuid, Path, description = "The patient"), PatientSummaryParams),
     responses((status = 200, description = "Overall and per-period statistics", body = PatientSummary)))]
-async fn patient_summary(
+pub(crate) async fn patient_summary(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiPath(patient_id): ApiPath<Uuid>,
@@ -383,7 +373,7 @@ async fn patient_summary(
     security(("bearer" = [])),
     params(("patient_id" = Uuid, Path, description = "The patient"), DayCalendarParams),
     responses((status = 200, description = "The calendar", body = DayCalendar)))]
-async fn day_calendar(
+pub(crate) async fn day_calendar(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiPath(patient_id): ApiPath<Uuid>,
@@ -419,12 +409,12 @@ async fn day_calendar(
 /// Pool outcomes over my patients
 ///
 /// Clinician only. Pools the before/after outcomes of every treatment of `kind` whose treatment
-/// day lies in `from` … `to`, over the caller's linked patients (DOMAIN.md "Cohort").
+/// day lies in `from` … `to`, over the caller's linked patients (docs/clinical-rules.md "Cohort").
 #[utoipa::path(get, path = "/v1/cohort/summary", tag = "outcomes", operation_id = "getCohortSummary",
     security(("bearer" = [])),
     params(CohortParams),
     responses((status = 200, description = "Pooled outcomes", body = CohortSummary)))]
-async fn cohort_summary(
+pub(crate) async fn cohort_summary(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiQuery(params): ApiQuery<CohortParams>,

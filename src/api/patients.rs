@@ -5,8 +5,6 @@ use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::extract::{ApiPath, ApiQuery};
@@ -16,15 +14,9 @@ use super::treatments::{patient_tz, Treatment};
 use crate::auth::{require_patient_access, Access, AuthUser, Role};
 use crate::domain::WindowStats;
 use crate::error::ApiResult;
+use crate::state::AppState;
 use crate::store::users::UserRow;
 use crate::store::{care, diary, treatments};
-use crate::AppState;
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_patients))
-        .routes(routes!(get_patient))
-}
 
 /// A linked patient as the clinician's list shows them.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -35,7 +27,7 @@ pub struct PatientListItem {
     /// The latest diary date the patient recorded; null when the diary is empty.
     #[schema(required = true)]
     pub last_entry_date: Option<NaiveDate>,
-    /// Statistics of the 28 days ending today in the patient's time zone (DOMAIN.md `WindowStats`).
+    /// Statistics of the 28 days ending today in the patient's time zone (docs/clinical-rules.md `WindowStats`).
     pub last_28_days: WindowStats,
     /// The treatment with the latest `started_at`; omitted when the patient has none.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -83,7 +75,7 @@ impl From<UserRow> for PatientProfile {
     security(("bearer" = [])),
     params(("patient_id" = Uuid, Path, description = "The patient")),
     responses((status = 200, description = "The profile", body = PatientProfile)))]
-async fn get_patient(
+pub(crate) async fn get_patient(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiPath(patient_id): ApiPath<Uuid>,
@@ -100,7 +92,7 @@ async fn get_patient(
     security(("bearer" = [])),
     params(PageParams),
     responses((status = 200, description = "A page of linked patients", body = PatientList)))]
-async fn list_patients(
+pub(crate) async fn list_patients(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiQuery(page): ApiQuery<PageParams>,

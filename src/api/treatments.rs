@@ -8,8 +8,6 @@ use axum::Json;
 use chrono::{DateTime, Duration, NaiveDate, SubsecRound, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
@@ -18,17 +16,11 @@ use super::validate::{check_required_text, check_text, double_option, Problems};
 use crate::auth::{require_patient_access, Access, AuthUser};
 use crate::domain::treatment_day;
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 use crate::store::treatments::{self, TreatmentContent, TreatmentRow};
 use crate::store::users::UserRow;
-use crate::AppState;
 
 pub const MAX_ADVERSE_EVENTS: usize = 20;
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_treatments, create_treatment))
-        .routes(routes!(get_treatment, update_treatment, delete_treatment))
-}
 
 /// The kind of treatment event (the clinic page's infusions and blocks, and common others).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq, Hash)]
@@ -153,7 +145,7 @@ pub struct Treatment {
     pub kind: TreatmentKind,
     pub name: String,
     pub started_at: DateTime<Utc>,
-    /// The treatment day T: the patient-local date of `started_at` (DOMAIN.md), in the patient's
+    /// The treatment day T: the patient-local date of `started_at` (docs/clinical-rules.md), in the patient's
     /// current time zone. Baseline and post windows are counted from it.
     pub treatment_day: NaiveDate,
     #[schema(value_type = Option<DateTime<Utc>>, required = true)]
@@ -274,7 +266,7 @@ fn not_found() -> ApiError {
     security(("bearer" = [])),
     params(("patient_id" = Uuid, Path, description = "The patient"), PageParams),
     responses((status = 200, description = "A page of treatments", body = TreatmentList)))]
-async fn list_treatments(
+pub(crate) async fn list_treatments(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiPath(patient_id): ApiPath<Uuid>,
@@ -318,7 +310,7 @@ fn decode_key(key: &str) -> Option<(DateTime<Utc>, Uuid)> {
     params(("patient_id" = Uuid, Path, description = "The patient")),
     request_body = TreatmentInput,
     responses((status = 201, description = "Recorded", body = Treatment)))]
-async fn create_treatment(
+pub(crate) async fn create_treatment(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiPath(patient_id): ApiPath<Uuid>,
@@ -347,7 +339,7 @@ async fn create_treatment(
     params(("patient_id" = Uuid, Path, description = "The patient"),
            ("treatment_id" = Uuid, Path, description = "The treatment")),
     responses((status = 200, description = "The treatment", body = Treatment)))]
-async fn get_treatment(
+pub(crate) async fn get_treatment(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiPath((patient_id, treatment_id)): ApiPath<(Uuid, Uuid)>,
@@ -366,7 +358,7 @@ async fn get_treatment(
            ("treatment_id" = Uuid, Path, description = "The treatment")),
     request_body = TreatmentPatch,
     responses((status = 200, description = "The updated treatment", body = Treatment)))]
-async fn update_treatment(
+pub(crate) async fn update_treatment(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiPath((patient_id, treatment_id)): ApiPath<(Uuid, Uuid)>,
@@ -411,7 +403,7 @@ async fn update_treatment(
     params(("patient_id" = Uuid, Path, description = "The patient"),
            ("treatment_id" = Uuid, Path, description = "The treatment")),
     responses((status = 204, description = "Deleted")))]
-async fn delete_treatment(
+pub(crate) async fn delete_treatment(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiPath((patient_id, treatment_id)): ApiPath<(Uuid, Uuid)>,

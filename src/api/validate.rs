@@ -1,4 +1,4 @@
-//! Field rules shared by several resources (API.md "Conventions"); each broken rule becomes a
+//! Field rules shared by several resources; each broken rule becomes a
 //! [`FieldError`] naming the field, and all of a request's problems are reported at once.
 
 use std::str::FromStr;

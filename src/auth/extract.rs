@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::Role;
 use crate::error::ApiError;
-use crate::AppState;
+use crate::state::AppState;
 
 /// The caller, from a valid access token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,8 +1,8 @@
 //! Pure clinical logic: day classification, windows, before/after comparisons, periods and
-//! cohorts, exactly as `DOMAIN.md` defines them.
+//! cohorts, exactly as docs/clinical-rules.md defines them.
 //!
 //! Plain values in, plain values out: no HTTP, no SQL and no clock. "Today" and the patient's
-//! time zone are arguments, so every rule is a unit test with the numbers of DOMAIN.md.
+//! time zone are arguments, so every rule is a unit test with the numbers of docs/clinical-rules.md.
 
 pub mod classify;
 pub mod cohort;
