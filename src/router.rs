@@ -19,8 +19,8 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{
-    accounts, add_problem_responses, care_team, diary, health, outcomes, patients, treatments,
-    ApiDoc,
+    accounts, add_problem_responses, care_team, diary, export, health, outcomes, patients,
+    treatments, ApiDoc,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -72,6 +72,12 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(outcomes::patient_summary))
         .routes(routes!(outcomes::day_calendar))
         .routes(routes!(outcomes::cohort_summary))
+        // The record in other media types: CSV out and in, FHIR, the printable reports.
+        .routes(routes!(export::export_diary_csv))
+        .routes(routes!(export::import_diary_csv))
+        .routes(routes!(export::export_fhir))
+        .routes(routes!(export::treatment_report))
+        .routes(routes!(export::range_report))
         // Health: orchestrators and load balancers, no token.
         .routes(routes!(health::live))
         .routes(routes!(health::ready))

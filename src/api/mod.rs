@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod care_team;
 pub mod diary;
+pub mod export;
 pub mod extract;
 pub mod health;
 pub mod outcomes;

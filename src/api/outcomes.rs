@@ -186,7 +186,7 @@ pub struct CohortSummary {
 }
 
 /// Validates an integer parameter against an inclusive range.
-fn bounded(
+pub(crate) fn bounded(
     value: Option<i64>,
     default: u32,
     min: u32,
@@ -208,7 +208,7 @@ fn bounded(
 }
 
 /// `window_days`: 7–90, default 28.
-fn window_days_param(value: Option<i64>, errors: &mut Vec<FieldError>) -> u32 {
+pub(crate) fn window_days_param(value: Option<i64>, errors: &mut Vec<FieldError>) -> u32 {
     bounded(
         value,
         DEFAULT_WINDOW_DAYS,
@@ -221,7 +221,7 @@ fn window_days_param(value: Option<i64>, errors: &mut Vec<FieldError>) -> u32 {
 
 /// Resolves an optional `from`/`to` pair with defaults; 422 for `from` after `to` or a range
 /// longer than 3 years.
-fn resolve_range(
+pub(crate) fn resolve_range(
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
     default_to: NaiveDate,
@@ -242,7 +242,7 @@ fn resolve_range(
     range
 }
 
-fn finish(errors: Vec<FieldError>) -> ApiResult<()> {
+pub(crate) fn finish(errors: Vec<FieldError>) -> ApiResult<()> {
     if errors.is_empty() {
         Ok(())
     } else {
@@ -251,7 +251,7 @@ fn finish(errors: Vec<FieldError>) -> ApiResult<()> {
 }
 
 /// The instants that can fall on patient-local dates `range` in any time zone (UTC−12…+14).
-fn instants_around(range: DateRange) -> (chrono::DateTime<Utc>, chrono::DateTime<Utc>) {
+pub(crate) fn instants_around(range: DateRange) -> (chrono::DateTime<Utc>, chrono::DateTime<Utc>) {
     let start = add_days(range.from, -1).and_time(NaiveTime::MIN).and_utc();
     let end = add_days(range.to, 2).and_time(NaiveTime::MIN).and_utc();
     (start, end)

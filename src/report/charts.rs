@@ -173,7 +173,7 @@ pub struct Bar {
 /// 50 % responder bound) with its label.
 pub fn bars(bars: &[Bar], reference: Option<(f64, &str)>, width: f64, height: f64) -> String {
     const LEFT: f64 = 26.0;
-    const TOP: f64 = 14.0;
+    const TOP: f64 = 16.0;
     const BOTTOM: f64 = 30.0;
     let mut svg = Svg::new(width, height, "Headache days per 28 by window");
     let plot_h = height - TOP - BOTTOM;
@@ -243,7 +243,13 @@ pub fn bars(bars: &[Bar], reference: Option<(f64, &str)>, width: f64, height: f6
     if let Some((value, label)) = reference {
         let y = y_of(value);
         svg.line((LEFT, y), (LEFT + plot_w, y), "#111827", true);
-        svg.text(LEFT + plot_w, y - 3.0, Anchor::End, 7.5, INK, false, label);
+        svg.line(
+            (LEFT + plot_w - 70.0, 5.0),
+            (LEFT + plot_w - 56.0, 5.0),
+            "#111827",
+            true,
+        );
+        svg.text(LEFT + plot_w, 8.0, Anchor::End, 7.5, INK, false, label);
     }
     svg.finish()
 }

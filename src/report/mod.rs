@@ -159,7 +159,7 @@ pub fn render_treatment(r: &TreatmentReport<'_>) -> Result<String, askama::Error
         .iter()
         .map(|(label, w)| Column {
             label: label.clone(),
-            span: span(w.from, w.to),
+            span: short_span(w.from, w.to),
         })
         .collect();
     let stats: Vec<&WindowStats> = windows.iter().map(|(_, w)| *w).collect();
@@ -194,9 +194,9 @@ pub fn render_treatment(r: &TreatmentReport<'_>) -> Result<String, askama::Error
         completion_long(&o.baseline),
         completion_long(&o.post),
         if o.sufficient_data {
-            "enough data (both windows at least 80 % recorded)."
+            "enough data (both windows ≥ 80 % recorded)."
         } else {
-            "not enough data: a window is under 80 % recorded, so the responder figures are not assessed."
+            "not enough data: a window is under 80 % recorded, so responders are not assessed."
         }
     );
     let others = r
@@ -396,7 +396,7 @@ fn overuse(windows: &[(String, &WindowStats)]) -> String {
     windows
         .iter()
         .filter(|(_, w)| w.medication_overuse_risk)
-        .map(|(label, w)| format!("{} ({})", label.to_lowercase(), span(w.from, w.to)))
+        .map(|(label, w)| format!("{} ({})", label.to_lowercase(), short_span(w.from, w.to)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -510,6 +510,10 @@ fn span(from: NaiveDate, to: NaiveDate) -> String {
     format!("{} – {}", short_date(from), long_date(to))
 }
 
+fn short_span(from: NaiveDate, to: NaiveDate) -> String {
+    format!("{} – {}", short_date(from), short_date(to))
+}
+
 fn completion_long(w: &WindowStats) -> String {
     format!(
         "{}/{} ({:.0} %)",
@@ -520,7 +524,7 @@ fn completion_long(w: &WindowStats) -> String {
 }
 
 fn completion_short(w: &WindowStats) -> String {
-    format!("{:.0} % recorded", w.completion * 100.0)
+    format!("{:.0} %", w.completion * 100.0)
 }
 
 fn one_decimal(v: Option<f64>) -> String {
