@@ -100,7 +100,7 @@ pub fn calendar(rows: &[CalendarRow<'_>], treatment: Option<Uuid>, width: f64) -
             }
         }
     }
-    calendar_legend(&mut svg, height - legend + 4.0);
+    calendar_legend(&mut svg, height - legend + 4.0, treatment.is_some());
     svg.finish()
 }
 
@@ -112,7 +112,7 @@ fn day_title(day: &DayClass) -> String {
     }
 }
 
-fn calendar_legend(svg: &mut Svg, y: f64) {
+fn calendar_legend(svg: &mut Svg, y: f64, with_treatment: bool) {
     let items: [(&str, &str); 5] = [
         (pain_colour(0), "no headache"),
         (pain_colour(2), "pain 1–3"),
@@ -137,27 +137,26 @@ fn calendar_legend(svg: &mut Svg, y: f64) {
         "acute medication",
     );
     x += 90.0;
-    svg.outline(x, y, 10.0, 10.0, INK, 2.0);
-    svg.text(
-        x + 14.0,
-        y + 8.5,
-        Anchor::Start,
-        8.5,
-        INK,
-        false,
-        "T treatment day",
-    );
-    x += 88.0;
+    if with_treatment {
+        svg.outline(x, y, 10.0, 10.0, INK, 2.0);
+        svg.text(
+            x + 14.0,
+            y + 8.5,
+            Anchor::Start,
+            8.5,
+            INK,
+            false,
+            "T treatment day",
+        );
+        x += 88.0;
+    }
+    let marker = if with_treatment {
+        "other treatment"
+    } else {
+        "treatment day"
+    };
     svg.text(x + 5.0, y + 9.0, Anchor::Middle, 9.0, INK, true, "▲");
-    svg.text(
-        x + 13.0,
-        y + 8.5,
-        Anchor::Start,
-        8.5,
-        INK,
-        false,
-        "other treatment",
-    );
+    svg.text(x + 13.0, y + 8.5, Anchor::Start, 8.5, INK, false, marker);
 }
 
 /// One bar: a window's headache days per 28 (None: nothing recorded).
@@ -194,24 +193,43 @@ pub fn bars(bars: &[Bar], reference: Option<(f64, &str)>, width: f64, height: f6
     }
     let slot = plot_w / bars.len().max(1) as f64;
     let bar_w = (slot * 0.6).min(56.0);
+    // With many bars (a year in 28-day blocks) labels would collide: label every `step`-th bar
+    // and leave out the values and completions that do not fit.
+    let step = (40.0 / slot).ceil().max(1.0) as usize;
+    let roomy = slot >= 36.0;
     for (i, bar) in bars.iter().enumerate() {
         let cx = LEFT + slot * (i as f64 + 0.5);
         match bar.value {
             Some(v) => {
                 let y = y_of(v);
                 let fill = if bar.baseline { "#6b7280" } else { "#2563eb" };
-                svg.rect(cx - bar_w / 2.0, y, bar_w, y_of(0.0) - y, fill, "none", "");
-                svg.text(
-                    cx,
-                    y - 3.0,
-                    Anchor::Middle,
-                    9.0,
-                    INK,
-                    true,
-                    &format!("{v:.1}"),
+                let title = format!(
+                    "{} {}: {v:.1} headache days per 28",
+                    bar.label, bar.sublabel
                 );
+                svg.rect(
+                    cx - bar_w / 2.0,
+                    y,
+                    bar_w,
+                    y_of(0.0) - y,
+                    fill,
+                    "none",
+                    &title,
+                );
+                if slot >= 22.0 {
+                    let size = if roomy { 9.0 } else { 7.0 };
+                    svg.text(
+                        cx,
+                        y - 3.0,
+                        Anchor::Middle,
+                        size,
+                        INK,
+                        roomy,
+                        &format!("{v:.1}"),
+                    );
+                }
             }
-            None => svg.text(
+            None if roomy => svg.text(
                 cx,
                 y_of(0.0) - 4.0,
                 Anchor::Middle,
@@ -220,25 +238,30 @@ pub fn bars(bars: &[Bar], reference: Option<(f64, &str)>, width: f64, height: f6
                 false,
                 "no data",
             ),
+            None => {}
         }
-        svg.text(
-            cx,
-            height - BOTTOM + 12.0,
-            Anchor::Middle,
-            8.5,
-            INK,
-            false,
-            &bar.label,
-        );
-        svg.text(
-            cx,
-            height - BOTTOM + 22.0,
-            Anchor::Middle,
-            7.5,
-            MUTED,
-            false,
-            &bar.sublabel,
-        );
+        if i % step == 0 {
+            svg.text(
+                cx,
+                height - BOTTOM + 12.0,
+                Anchor::Middle,
+                8.5,
+                INK,
+                false,
+                &bar.label,
+            );
+        }
+        if roomy {
+            svg.text(
+                cx,
+                height - BOTTOM + 22.0,
+                Anchor::Middle,
+                7.5,
+                MUTED,
+                false,
+                &bar.sublabel,
+            );
+        }
     }
     if let Some((value, label)) = reference {
         let y = y_of(value);

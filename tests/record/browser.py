@@ -9,7 +9,8 @@ a browser would, with its real Content-Security-Policy. The script writes:
   OUT/report.png    a screenshot at A4 width (794 CSS px), the CI artifact
   OUT/report.pdf    Page.printToPDF with the page's own @page size (A4), as --print-to-pdf does
   OUT/report.html   the HTML as served
-  OUT/network.json  every request the page made, and every console/CSP message
+  OUT/report-network.json  every request the page made, and every console/CSP message
+  OUT/range-report.*       the same for that patient's range report over a year
   OUT/fhir/*.json   the FHIR Bundle of every demo patient
 
 and exits non-zero when the page requested anything but its own URL or logged a CSP violation.
@@ -17,6 +18,7 @@ Usage: browser.py BASE_URL OUT_DIR
 """
 
 import base64
+import datetime
 import json
 import os
 import subprocess
@@ -129,7 +131,7 @@ class DevTools:
             self.proc.kill()
 
 
-def render(url, token):
+def render(url, token, name):
     profile = tempfile.mkdtemp(prefix="record-chromium-")
     args = [
         "chromium", "--headless", "--no-sandbox", "--disable-gpu",
@@ -167,11 +169,11 @@ def render(url, token):
                 messages.append({"exception": params})
     finally:
         dt.close()
-    with open(os.path.join(OUT, "report.png"), "wb") as f:
+    with open(os.path.join(OUT, f"{name}.png"), "wb") as f:
         f.write(base64.b64decode(shot["data"]))
-    with open(os.path.join(OUT, "report.pdf"), "wb") as f:
+    with open(os.path.join(OUT, f"{name}.pdf"), "wb") as f:
         f.write(base64.b64decode(pdf["data"]))
-    with open(os.path.join(OUT, "network.json"), "w") as f:
+    with open(os.path.join(OUT, f"{name}-network.json"), "w") as f:
         json.dump({"requests": requests, "messages": messages}, f, indent=2)
     return requests, messages
 
@@ -194,16 +196,21 @@ def main():
         with open(os.path.join(OUT, "fhir", f"{pid}.json"), "wb") as f:
             f.write(bundle)
     print(f"fetched the FHIR Bundle of {len(all_patients)} demo patients")
-    requests, messages = render(BASE + path, token)
-    print(f"requests made by the page: {requests}")
-    others = [r for r in requests if r != BASE + path]
-    violations = [m for m in messages if "Content Security Policy" in json.dumps(m) or m.get("level") == "error"]
-    if others or len(requests) != 1:
-        raise SystemExit(f"the page made requests other than its own URL: {others}")
-    if violations:
-        raise SystemExit(f"the page logged errors or CSP violations: {violations}")
-    print("no request but the page itself; no CSP violation, no console error")
-
+    # The treatment report, then the range report of the same patient over the longest range
+    # it takes (a year: the tallest calendar), which must fit one page too.
+    year_ago = datetime.datetime.now(datetime.timezone.utc).date() - datetime.timedelta(days=364)
+    pages = [("report", path), ("range-report", f"/v1/patients/{patient_id}/report?from={year_ago}")]
+    for name, page in pages:
+        requests, messages = render(BASE + page, token, name)
+        print(f"{name}: requests made by the page: {requests}")
+        others = [r for r in requests if r != BASE + page]
+        violations = [m for m in messages
+                      if "Content Security Policy" in json.dumps(m) or m.get("level") == "error"]
+        if others or len(requests) != 1:
+            raise SystemExit(f"{name}: the page made requests other than its own URL: {others}")
+        if violations:
+            raise SystemExit(f"{name}: the page logged errors or CSP violations: {violations}")
+        print(f"{name}: no request but the page itself; no CSP violation, no console error")
 
 if __name__ == "__main__":
     main()

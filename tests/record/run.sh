@@ -5,7 +5,8 @@
 # the server on a free loopback port, then:
 #   - renders a demo patient's ketamine treatment report in headless Chromium (browser.py):
 #     target/record/report.png (the CI artifact), report.pdf (must be exactly one A4 page), and
-#     proof that the page requested nothing but its own URL and logged no CSP violation;
+#     proof that the page requested nothing but its own URL and logged no CSP violation; the
+#     same for that patient's range report (range-report.*);
 #   - validates the FHIR Bundle of every demo patient against fhir.schema.json (R4): 0 errors.
 # Prints how long it took.
 set -euo pipefail
@@ -70,13 +71,15 @@ for _ in $(seq 1 100); do
 done
 
 python3 "$here/browser.py" "$url" "$out"
-pages="$(pdfinfo "$out/report.pdf" | awk '/^Pages:/ {print $2}')"
-size="$(pdfinfo "$out/report.pdf" | awk -F': *' '/^Page size:/ {print $2}')"
-echo "report.pdf: $pages page(s), $size"
-if [ "$pages" != 1 ]; then
-  echo "the visit report must print on exactly one page, not $pages" >&2
-  exit 1
-fi
+for name in report range-report; do
+  pages="$(pdfinfo "$out/$name.pdf" | awk '/^Pages:/ {print $2}')"
+  size="$(pdfinfo "$out/$name.pdf" | awk -F': *' '/^Page size:/ {print $2}')"
+  echo "$name.pdf: $pages page(s), $size"
+  if [ "$pages" != 1 ]; then
+    echo "$name must print on exactly one page, not $pages" >&2
+    exit 1
+  fi
+done
 NODE_PATH="$here/node_modules" node "$here/validate-fhir.js" "$out"/fhir/*.json
-echo "screenshot: $out/report.png"
+echo "screenshots: $out/report.png, $out/range-report.png"
 echo "record stage took $(( $(date +%s) - started )) s"
