@@ -16,6 +16,7 @@ pub mod error;
 pub mod export;
 pub mod report;
 pub mod router;
+pub mod service;
 pub mod state;
 pub mod store;
 

@@ -10,38 +10,22 @@ use axum::http::{HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{NaiveDate, Utc};
-use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
-use super::diary::{patient_today, validate_entry, DiaryEntry};
-use super::extract::{ApiPath, ApiQuery};
-use super::outcomes::{
-    bounded, finish, instants_around, resolve_range, window_days_param, TreatmentSummaryParams,
-};
-use super::treatments::{patient_tz, Treatment};
-use super::validate::Problems;
+use super::extract::{ApiQuery, PatientPath, TreatmentPath};
+use super::outcomes::{bounded, finish, resolve_range, window_days_param, TreatmentSummaryParams};
 use crate::auth::{require_patient_access, Access, AuthUser};
-use crate::domain::range::add_days;
-use crate::domain::{
-    day_classes, overlapping_treatments, split_periods, treatment_day, treatment_outcome,
-    DateRange, Period, TreatmentWindows, WindowStats, DEFAULT_FOLLOWUP_WINDOWS,
-    MAX_FOLLOWUP_WINDOWS,
-};
+use crate::domain::{DEFAULT_FOLLOWUP_WINDOWS, MAX_FOLLOWUP_WINDOWS};
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::export::{csv, fhir, QuestionnaireScore};
-use crate::report::{self, QuestionnaireSides, ReportPatient, MAX_RANGE_REPORT_DAYS};
+use crate::report::{self, MAX_RANGE_REPORT_DAYS};
+use crate::service::export::{self as service, ImportCounts};
+use crate::service::today_in;
 use crate::state::AppState;
-use crate::store::diary::{self as diary_store, Precondition, Upserted};
-use crate::store::treatments as treatment_store;
-use crate::store::users::UserRow;
 
 pub const TEXT_CSV: &str = "text/csv; charset=utf-8";
 pub const FHIR_JSON: &str = "application/fhir+json";
 pub const TEXT_HTML: &str = "text/html; charset=utf-8";
-/// More rows than any diary holds (ten years are 3653), and safe as an SQL `LIMIT`.
-const ALL_ROWS: u64 = 1_000_000;
 
 /// `?from&to` of the CSV export: either may be omitted.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -80,6 +64,16 @@ pub struct DiaryImportResult {
     /// Days whose entry already had exactly this content (nothing written, version kept).
     #[schema(format = Int32, minimum = 0)]
     pub unchanged: u32,
+}
+
+impl From<ImportCounts> for DiaryImportResult {
+    fn from(c: ImportCounts) -> Self {
+        Self {
+            created: c.created,
+            replaced: c.replaced,
+            unchanged: c.unchanged,
+        }
+    }
 }
 
 /// A FHIR R4 `Bundle` of type `collection` (documented here in outline; the resources follow
@@ -165,30 +159,6 @@ fn html_page(body: String) -> ApiResult<Response> {
     Ok(response)
 }
 
-fn render_error(e: askama::Error) -> ApiError {
-    ApiError::internal(format!("visit report template: {e}"))
-}
-
-/// The patient's entries in `from..=to` (either open), by date.
-async fn diary_entries(
-    db: &impl ConnectionTrait,
-    patient_id: Uuid,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-) -> ApiResult<Vec<DiaryEntry>> {
-    diary_store::list_range(db, patient_id, from, to, None, ALL_ROWS)
-        .await?
-        .into_iter()
-        .map(DiaryEntry::from_row)
-        .collect()
-}
-
-/// Scored questionnaires of the patient. The questionnaire store is not part of this service
-/// yet; until it is, the record has none and the report says so.
-async fn questionnaires(_patient_id: Uuid) -> Vec<QuestionnaireScore> {
-    Vec::new()
-}
-
 /// Export the diary as CSV
 ///
 /// One row per recorded day, ordered by date, under the fixed header `date,peak_pain,
@@ -202,26 +172,22 @@ async fn questionnaires(_patient_id: Uuid) -> Vec<QuestionnaireScore> {
 #[utoipa::path(get, path = "/v1/patients/{patient_id}/diary.csv", tag = "diary",
     operation_id = "exportDiaryCsv",
     security(("bearer" = [])),
-    params(("patient_id" = Uuid, Path, description = "The patient"), DiaryCsvParams),
+    params(PatientPath, DiaryCsvParams),
     responses((status = 200, description = "The diary as CSV", body = String, content_type = "text/csv",
         headers(("Content-Disposition" = String, description = "`attachment; filename=\"diary.csv\"`")))))]
-pub async fn export_diary_csv(
+pub(crate) async fn export_diary_csv(
     State(state): State<AppState>,
     caller: AuthUser,
-    ApiPath(patient_id): ApiPath<Uuid>,
+    PatientPath { patient_id }: PatientPath,
     ApiQuery(params): ApiQuery<DiaryCsvParams>,
 ) -> ApiResult<Response> {
     if let (Some(from), Some(to)) = (params.from, params.to) {
-        finish(if from > to {
-            vec![FieldError::new("from", "must not be after `to`")]
-        } else {
-            vec![]
-        })?;
+        if from > to {
+            return Err(ApiError::validation("from", "must not be after `to`"));
+        }
     }
-    let db = &state.store.db;
-    require_patient_access(db, caller, patient_id, Access::Read).await?;
-    let entries = diary_entries(db, patient_id, params.from, params.to).await?;
-    let text = csv::write_diary(&entries).map_err(ApiError::internal)?;
+    require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
+    let text = service::diary_csv(&state.store, patient_id, params.from, params.to).await?;
     let mut response = with_type(TEXT_CSV, text);
     response.headers_mut().insert(
         CONTENT_DISPOSITION,
@@ -240,48 +206,20 @@ pub async fn export_diary_csv(
 #[utoipa::path(post, path = "/v1/patients/{patient_id}/diary/import", tag = "diary",
     operation_id = "importDiaryCsv",
     security(("bearer" = [])),
-    params(("patient_id" = Uuid, Path, description = "The patient")),
+    params(PatientPath),
     request_body(content = String, content_type = "text/csv",
         description = "The diary in the format of `exportDiaryCsv` (UTF-8; an optional BOM is ignored)"),
     responses((status = 200, description = "Every row saved", body = DiaryImportResult)))]
-pub async fn import_diary_csv(
+pub(crate) async fn import_diary_csv(
     State(state): State<AppState>,
     caller: AuthUser,
-    ApiPath(patient_id): ApiPath<Uuid>,
+    PatientPath { patient_id }: PatientPath,
     CsvBody(text): CsvBody,
 ) -> ApiResult<Json<DiaryImportResult>> {
-    let db = &state.store.db;
-    let patient = require_patient_access(db, caller, patient_id, Access::PatientOnly).await?;
-    let days = csv::read_diary(&text).map_err(ApiError::Validation)?;
-    let today = patient_today(&patient);
-    let mut problems = Problems::new();
-    let contents: Vec<_> = days
-        .into_iter()
-        .filter_map(|d| {
-            let prefix = format!("line {}: ", d.line);
-            validate_entry(d.date, d.entry, today, &prefix, &mut problems).map(|c| (d.date, c))
-        })
-        .collect();
-    problems.finish()?;
-    let txn = state.store.begin_write().await?;
-    let mut result = DiaryImportResult {
-        created: 0,
-        replaced: 0,
-        unchanged: 0,
-    };
-    for (date, content) in contents {
-        let (_, outcome) =
-            diary_store::upsert(&*txn, patient_id, date, content, Precondition::None)
-                .await
-                .map_err(|e| ApiError::internal(format!("diary import: {e}")))?;
-        match outcome {
-            Upserted::Created => result.created += 1,
-            Upserted::Replaced => result.replaced += 1,
-            Upserted::Unchanged => result.unchanged += 1,
-        }
-    }
-    txn.commit().await?;
-    Ok(Json(result))
+    let patient =
+        require_patient_access(&state.store.db, caller, patient_id, Access::PatientOnly).await?;
+    let counts = service::import_diary_csv(&state.store, &patient, &text).await?;
+    Ok(Json(counts.into()))
 }
 
 /// Export the record as FHIR R4
@@ -295,46 +233,18 @@ pub async fn import_diary_csv(
 #[utoipa::path(get, path = "/v1/patients/{patient_id}/fhir", tag = "patients",
     operation_id = "exportFhirBundle",
     security(("bearer" = [])),
-    params(("patient_id" = Uuid, Path, description = "The patient")),
+    params(PatientPath),
     responses((status = 200, description = "The record as a FHIR R4 Bundle", body = FhirBundle,
         content_type = "application/fhir+json")))]
-pub async fn export_fhir(
+pub(crate) async fn export_fhir(
     State(state): State<AppState>,
     caller: AuthUser,
-    ApiPath(patient_id): ApiPath<Uuid>,
+    PatientPath { patient_id }: PatientPath,
 ) -> ApiResult<Response> {
-    let db = &state.store.db;
-    let patient = require_patient_access(db, caller, patient_id, Access::Read).await?;
-    let tz = patient_tz(&patient);
-    let entries = diary_entries(db, patient_id, None, None).await?;
-    let treatments = treatment_store::list(db, patient_id, None, ALL_ROWS)
-        .await?
-        .into_iter()
-        .map(|row| Treatment::from_row(row, tz))
-        .collect::<ApiResult<Vec<_>>>()?;
-    let questionnaires = questionnaires(patient_id).await;
-    let facts = fhir::PatientFacts {
-        id: patient.id,
-        display_name: patient.display_name.clone(),
-        email: patient.email.clone(),
-        timezone: patient.timezone.clone(),
-    };
-    let bundle = fhir::bundle(fhir::Record {
-        patient: &facts,
-        entries: &entries,
-        treatments: &treatments,
-        questionnaires: &questionnaires,
-        generated_at: Utc::now(),
-    });
+    let patient = require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
+    let bundle = service::fhir_bundle(&state.store, &patient, Utc::now()).await?;
     let body = serde_json::to_string(&bundle).map_err(ApiError::internal)?;
     Ok(with_type(FHIR_JSON, body))
-}
-
-fn report_patient(patient: &UserRow) -> ReportPatient<'_> {
-    ReportPatient {
-        name: patient.display_name.as_deref().unwrap_or(&patient.email),
-        timezone: patient_tz(patient),
-    }
 }
 
 /// The visit report of a treatment
@@ -347,15 +257,16 @@ fn report_patient(patient: &UserRow) -> ReportPatient<'_> {
 #[utoipa::path(get, path = "/v1/patients/{patient_id}/treatments/{treatment_id}/report", tag = "outcomes",
     operation_id = "getTreatmentReport",
     security(("bearer" = [])),
-    params(("patient_id" = Uuid, Path, description = "The patient"),
-           ("treatment_id" = Uuid, Path, description = "The treatment"),
-           TreatmentSummaryParams),
+    params(TreatmentPath, TreatmentSummaryParams),
     responses((status = 200, description = "The visit report", body = String, content_type = "text/html",
         headers(("Content-Security-Policy" = String, description = "Forbids scripts and every external resource")))))]
-pub async fn treatment_report(
+pub(crate) async fn treatment_report(
     State(state): State<AppState>,
     caller: AuthUser,
-    ApiPath((patient_id, treatment_id)): ApiPath<(Uuid, Uuid)>,
+    TreatmentPath {
+        patient_id,
+        treatment_id,
+    }: TreatmentPath,
     ApiQuery(params): ApiQuery<TreatmentSummaryParams>,
 ) -> ApiResult<Response> {
     let mut errors = Vec::new();
@@ -369,79 +280,10 @@ pub async fn treatment_report(
         &mut errors,
     );
     finish(errors)?;
-    let db = &state.store.db;
-    let patient = require_patient_access(db, caller, patient_id, Access::Read).await?;
-    let html = treatment_report_page(db, &patient, treatment_id, n, k).await?;
+    let patient = require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
+    let html =
+        service::treatment_report(&state.store, &patient, treatment_id, n, k, Utc::now()).await?;
     html_page(html)
-}
-
-/// Reads what the treatment report shows and renders it.
-async fn treatment_report_page(
-    db: &impl ConnectionTrait,
-    patient: &UserRow,
-    treatment_id: Uuid,
-    window_days: u32,
-    followup_windows: u32,
-) -> ApiResult<String> {
-    let tz = patient_tz(patient);
-    let row = treatment_store::get(db, patient.id, treatment_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("No such treatment for this patient."))?;
-    let treatment = Treatment::from_row(row, tz)?;
-    let day = treatment.treatment_day;
-    let windows = TreatmentWindows::new(day, window_days, followup_windows);
-    let read = windows.read_range();
-    let records = diary_store::day_records(db, patient.id, read.from, read.to).await?;
-    let (start, end) = instants_around(read);
-    let mut nearby = Vec::new();
-    for row in treatment_store::started_between(db, patient.id, start, end).await? {
-        nearby.push(Treatment::from_row(row, tz)?);
-    }
-    let marks: Vec<(Uuid, NaiveDate)> = nearby.iter().map(|t| (t.id, t.treatment_day)).collect();
-    let overlapping_ids = overlapping_treatments(
-        day,
-        windows.window_days,
-        marks.iter().filter(|(id, _)| *id != treatment_id).copied(),
-    );
-    let overlapping: Vec<Treatment> = nearby
-        .into_iter()
-        .filter(|t| overlapping_ids.contains(&t.id))
-        .collect();
-    let outcome = treatment_outcome(&windows, &records);
-    let days = day_classes(read, &records, &marks);
-    let questionnaires = around_treatment(questionnaires(patient.id).await, day);
-    report::render_treatment(&report::TreatmentReport {
-        patient: report_patient(patient),
-        treatment: &treatment,
-        outcome: &outcome,
-        days: &days,
-        overlapping: &overlapping,
-        questionnaires: &questionnaires,
-        generated_at: Utc::now(),
-    })
-    .map_err(render_error)
-}
-
-/// Per instrument, the latest response in T−90 … T−1 and the first in T+1 … T+90.
-fn around_treatment(all: Vec<QuestionnaireScore>, day: NaiveDate) -> QuestionnaireSides {
-    let before_range = DateRange::new(add_days(day, -90), add_days(day, -1));
-    let after_range = DateRange::new(add_days(day, 1), add_days(day, 90));
-    let mut sides = QuestionnaireSides::default();
-    for instrument in ["midas", "hit6"] {
-        let of = |r: DateRange| {
-            all.iter()
-                .filter(|q| q.instrument == instrument && r.contains(q.completed_on))
-                .cloned()
-                .collect::<Vec<_>>()
-        };
-        if let Some(q) = of(before_range).into_iter().max_by_key(|q| q.completed_on) {
-            sides.before.push(q);
-        }
-        if let Some(q) = of(after_range).into_iter().min_by_key(|q| q.completed_on) {
-            sides.after.push(q);
-        }
-    }
-    sides
 }
 
 /// The report of a date range
@@ -453,19 +295,18 @@ fn around_treatment(all: Vec<QuestionnaireScore>, day: NaiveDate) -> Questionnai
 #[utoipa::path(get, path = "/v1/patients/{patient_id}/report", tag = "outcomes",
     operation_id = "getRangeReport",
     security(("bearer" = [])),
-    params(("patient_id" = Uuid, Path, description = "The patient"), RangeReportParams),
+    params(PatientPath, RangeReportParams),
     responses((status = 200, description = "The report", body = String, content_type = "text/html",
         headers(("Content-Security-Policy" = String, description = "Forbids scripts and every external resource")))))]
-pub async fn range_report(
+pub(crate) async fn range_report(
     State(state): State<AppState>,
     caller: AuthUser,
-    ApiPath(patient_id): ApiPath<Uuid>,
+    PatientPath { patient_id }: PatientPath,
     ApiQuery(params): ApiQuery<RangeReportParams>,
 ) -> ApiResult<Response> {
-    let db = &state.store.db;
-    let patient = require_patient_access(db, caller, patient_id, Access::Read).await?;
+    let patient = require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
     let mut errors = Vec::new();
-    let today = patient_today(&patient);
+    let today = today_in(patient.timezone);
     let range = resolve_range(params.from, params.to, today, 84, &mut errors);
     if errors.is_empty() && range.days() > MAX_RANGE_REPORT_DAYS {
         errors.push(FieldError::new(
@@ -474,64 +315,6 @@ pub async fn range_report(
         ));
     }
     finish(errors)?;
-    let html = range_report_page(db, &patient, range).await?;
+    let html = service::range_report(&state.store, &patient, range, Utc::now()).await?;
     html_page(html)
-}
-
-/// Reads what the range report shows and renders it.
-async fn range_report_page(
-    db: &impl ConnectionTrait,
-    patient: &UserRow,
-    range: DateRange,
-) -> ApiResult<String> {
-    let tz = patient_tz(patient);
-    let records = diary_store::day_records(db, patient.id, range.from, range.to).await?;
-    let (start, end) = instants_around(range);
-    let mut treatments = Vec::new();
-    for row in treatment_store::started_between(db, patient.id, start, end).await? {
-        let t = Treatment::from_row(row, tz)?;
-        if range.contains(treatment_day(t.started_at, tz)) {
-            treatments.push(t);
-        }
-    }
-    let marks: Vec<(Uuid, NaiveDate)> =
-        treatments.iter().map(|t| (t.id, t.treatment_day)).collect();
-    let overall = WindowStats::compute(range.from, range.to, &records);
-    let blocks: Vec<WindowStats> = split_periods(range, Period::Days28)
-        .into_iter()
-        .map(|p| WindowStats::compute(p.from, p.to, &records))
-        .collect();
-    let days = day_classes(range, &records, &marks);
-    let in_range: Vec<QuestionnaireScore> = questionnaires(patient.id)
-        .await
-        .into_iter()
-        .filter(|q| range.contains(q.completed_on))
-        .collect();
-    let questionnaires = first_and_latest(in_range);
-    report::render_range(&report::RangeReport {
-        patient: report_patient(patient),
-        range,
-        overall: &overall,
-        blocks: &blocks,
-        days: &days,
-        treatments: &treatments,
-        questionnaires: &questionnaires,
-        generated_at: Utc::now(),
-    })
-    .map_err(render_error)
-}
-
-/// Per instrument, the first and the latest response.
-fn first_and_latest(all: Vec<QuestionnaireScore>) -> QuestionnaireSides {
-    let mut sides = QuestionnaireSides::default();
-    for instrument in ["midas", "hit6"] {
-        let of = all.iter().filter(|q| q.instrument == instrument);
-        if let Some(q) = of.clone().min_by_key(|q| q.completed_on) {
-            sides.before.push(q.clone());
-        }
-        if let Some(q) = of.max_by_key(|q| q.completed_on) {
-            sides.after.push(q.clone());
-        }
-    }
-    sides
 }

@@ -15,9 +15,10 @@ use serde::de::IntoDeserializer;
 use serde::Deserialize;
 
 use super::wire_name;
-use crate::api::diary::{AcuteMedication, DiaryEntry, DiaryEntryInput, Disability};
-use crate::domain::{HeadacheFeatures, MedicationClass};
-use crate::error::FieldError;
+use crate::domain::{
+    AcuteMedication, DiaryEntry, Disability, EntryDraft, HeadacheFeatures, MedicationClass,
+    Problems,
+};
 
 /// The header line, exactly.
 pub const HEADER: [&str; 14] = [
@@ -47,12 +48,13 @@ const MAX_PROBLEMS: usize = 100;
 /// quote that marks a defused cell.
 const FORMULA_STARTS: [char; 7] = ['=', '+', '-', '@', '\t', '\r', '\''];
 
-/// One data row of an import: its line (the header is line 1), day and content.
+/// One data row of an import: its line (the header is line 1), day and content (not yet
+/// checked against the diary's rules: [`DiaryEntry::parse`] does that).
 #[derive(Debug, Clone)]
 pub struct ImportedDay {
     pub line: u64,
     pub date: NaiveDate,
-    pub entry: DiaryEntryInput,
+    pub entry: EntryDraft,
 }
 
 /// Writes the entries (in the order given) under the fixed header, CRLF line ends.
@@ -62,12 +64,14 @@ pub fn write_diary(entries: &[DiaryEntry]) -> Result<String, ::csv::Error> {
         .from_writer(Vec::new());
     out.write_record(HEADER)?;
     for e in entries {
-        let f = &e.features;
+        let f = e.features();
         let flag = |b: bool| if b { "true" } else { "false" }.to_owned();
         out.write_record([
-            e.date.format("%Y-%m-%d").to_string(),
-            e.peak_pain.to_string(),
-            e.headache_hours.map(|h| h.to_string()).unwrap_or_default(),
+            e.date().format("%Y-%m-%d").to_string(),
+            e.peak_pain().to_string(),
+            e.headache_hours()
+                .map(|h| h.to_string())
+                .unwrap_or_default(),
             flag(f.aura),
             flag(f.nausea),
             flag(f.vomiting),
@@ -76,9 +80,9 @@ pub fn write_diary(entries: &[DiaryEntry]) -> Result<String, ::csv::Error> {
             flag(f.unilateral),
             flag(f.pulsating),
             flag(f.aggravated_by_activity),
-            defuse(medications_cell(&e.acute_medications)),
-            e.disability.map(|d| wire_name(&d)).unwrap_or_default(),
-            defuse(e.notes.clone().unwrap_or_default()),
+            defuse(medications_cell(e.acute_medications())),
+            e.disability().map(|d| wire_name(&d)).unwrap_or_default(),
+            defuse(e.notes().unwrap_or_default().to_owned()),
         ])?;
     }
     let bytes = out.into_inner().map_err(|e| e.into_error())?;
@@ -88,13 +92,13 @@ pub fn write_diary(entries: &[DiaryEntry]) -> Result<String, ::csv::Error> {
 /// Reads a whole file in the export's format. Every problem is reported as
 /// `line N: field` (at most 100 of them); nothing is returned unless the whole file is good.
 /// The rules of a diary day (pain range, dates, lengths) are the API's, checked afterwards.
-pub fn read_diary(text: &str) -> Result<Vec<ImportedDay>, Vec<FieldError>> {
+pub fn read_diary(text: &str) -> Result<Vec<ImportedDay>, Problems> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes());
-    let mut problems = Vec::new();
+    let mut problems = Problems::new();
     let mut days = Vec::new();
     let mut seen: std::collections::HashMap<NaiveDate, u64> = Default::default();
     let mut header_seen = false;
@@ -106,7 +110,12 @@ pub fn read_diary(text: &str) -> Result<Vec<ImportedDay>, Vec<FieldError>> {
             Ok(record) => record,
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
-                problems.push(problem(line, "row", "is not valid CSV (RFC 4180) in UTF-8"));
+                problem(
+                    &mut problems,
+                    line,
+                    "row",
+                    "is not valid CSV (RFC 4180) in UTF-8",
+                );
                 break;
             }
         };
@@ -114,61 +123,61 @@ pub fn read_diary(text: &str) -> Result<Vec<ImportedDay>, Vec<FieldError>> {
         if !header_seen {
             header_seen = true;
             if record.iter().ne(HEADER) {
-                problems.push(problem(
+                problem(
+                    &mut problems,
                     line,
                     "header",
                     format!("must be exactly `{}`", HEADER.join(",")),
-                ));
+                );
                 break;
             }
             continue;
         }
         if days.len() >= MAX_IMPORT_ROWS {
-            problems.push(problem(
+            problem(
+                &mut problems,
                 line,
                 "row",
                 format!("a file holds at most {MAX_IMPORT_ROWS} days"),
-            ));
+            );
             break;
         }
         if record.len() != HEADER.len() {
-            problems.push(problem(
+            problem(
+                &mut problems,
                 line,
                 "row",
                 format!("has {} cells, the header {}", record.len(), HEADER.len()),
-            ));
+            );
             continue;
         }
         let cells: Vec<&str> = record.iter().collect();
         if let Some(day) = read_row(line, &cells, &mut problems) {
             if let Some(first) = seen.insert(day.date, line) {
-                problems.push(problem(
+                problem(
+                    &mut problems,
                     line,
                     "date",
                     format!("the same day as line {first}"),
-                ));
+                );
             }
             days.push(day);
         }
     }
     if !header_seen && problems.is_empty() {
-        problems.push(problem(1, "header", "the file is empty"));
+        problem(&mut problems, 1, "header", "the file is empty");
     }
-    if problems.is_empty() {
-        Ok(days)
-    } else {
-        Err(problems)
-    }
+    problems.or_ok(days)
 }
 
-fn problem(line: u64, field: &str, message: impl Into<String>) -> FieldError {
-    FieldError::new(format!("line {line}: {field}"), message)
+fn problem(problems: &mut Problems, line: u64, field: &str, message: impl Into<String>) {
+    problems.add(format!("line {line}: {field}"), message);
 }
 
 /// One data row (already 14 cells) → a day, or its problems.
-fn read_row(line: u64, cells: &[&str], problems: &mut Vec<FieldError>) -> Option<ImportedDay> {
+fn read_row(line: u64, cells: &[&str], problems: &mut Problems) -> Option<ImportedDay> {
     let before = problems.len();
-    let mut fail = |field: &str, message: &str| problems.push(problem(line, field, message));
+    let mut fail = |field: &str, message: &str| problem(problems, line, field, message);
     let date = NaiveDate::parse_from_str(cells[0], "%Y-%m-%d").ok();
     if date.is_none() {
         fail("date", "must be a date `YYYY-MM-DD`");
@@ -224,7 +233,7 @@ fn read_row(line: u64, cells: &[&str], problems: &mut Vec<FieldError>) -> Option
     Some(ImportedDay {
         line,
         date: date?,
-        entry: DiaryEntryInput {
+        entry: EntryDraft {
             peak_pain: peak_pain?,
             headache_hours,
             features: HeadacheFeatures {
@@ -350,10 +359,7 @@ mod tests {
     use super::*;
 
     fn entry(meds: Vec<AcuteMedication>, notes: Option<&str>) -> DiaryEntry {
-        let now = chrono::Utc::now();
-        DiaryEntry {
-            patient_id: uuid::Uuid::nil(),
-            date: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+        let draft = EntryDraft {
             peak_pain: 6,
             headache_hours: Some(2.5),
             features: HeadacheFeatures {
@@ -363,10 +369,8 @@ mod tests {
             acute_medications: meds,
             disability: Some(Disability::Mild),
             notes: notes.map(str::to_owned),
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        }
+        };
+        DiaryEntry::parse_stored(NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(), draft).unwrap()
     }
 
     fn med(name: &str, class: MedicationClass, dose: Option<&str>) -> AcuteMedication {
@@ -427,13 +431,8 @@ mod tests {
         let days = read_diary(&text).unwrap();
         assert_eq!(days.len(), 1);
         let got = &days[0].entry;
-        assert_eq!(days[0].date, original.date);
-        assert_eq!(got.peak_pain, 6);
-        assert_eq!(got.headache_hours, Some(2.5));
-        assert_eq!(got.features, original.features);
-        assert_eq!(got.acute_medications, original.acute_medications);
-        assert_eq!(got.disability, Some(Disability::Mild));
-        assert_eq!(got.notes, original.notes);
+        let back = DiaryEntry::parse_stored(days[0].date, got.clone()).unwrap();
+        assert_eq!(back, original);
     }
 
     fn fields(text: &str) -> Vec<String> {

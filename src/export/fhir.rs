@@ -17,9 +17,8 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use crate::api::diary::{AcuteMedication, DiaryEntry};
-use crate::api::treatments::{Treatment, TreatmentKind};
-use crate::export::QuestionnaireScore;
+use crate::domain::{AcuteMedication, DiaryEntry, TreatmentKind};
+use crate::export::{DatedTreatment, QuestionnaireScore};
 
 /// Base of the service's own CodeSystem and Questionnaire URLs (documented in README).
 pub const CANONICAL_BASE: &str = "https://migraine-diary.example/fhir";
@@ -60,7 +59,7 @@ pub struct PatientFacts {
 pub struct Record<'a> {
     pub patient: &'a PatientFacts,
     pub entries: &'a [DiaryEntry],
-    pub treatments: &'a [Treatment],
+    pub treatments: &'a [DatedTreatment],
     pub questionnaires: &'a [QuestionnaireScore],
     /// `Bundle.timestamp`.
     pub generated_at: DateTime<Utc>,
@@ -73,13 +72,13 @@ pub fn bundle(record: Record<'_>) -> Value {
     let subject = json!({"reference": patient_url});
     let mut entries = vec![entry(&patient_url, patient_resource(patient))];
     for day in record.entries {
-        let observation_url = urn(patient.id, &format!("day/{}", day.date));
+        let observation_url = urn(patient.id, &format!("day/{}", day.date()));
         entries.push(entry(&observation_url, observation(day, &subject)));
-        for (i, med) in day.acute_medications.iter().enumerate() {
-            let url = urn(patient.id, &format!("day/{}/medication/{i}", day.date));
+        for (i, med) in day.acute_medications().iter().enumerate() {
+            let url = urn(patient.id, &format!("day/{}/medication/{i}", day.date()));
             entries.push(entry(
                 &url,
-                medication_statement(day.date, med, &subject, &observation_url),
+                medication_statement(day.date(), med, &subject, &observation_url),
             ));
         }
     }
@@ -153,7 +152,7 @@ fn patient_resource(p: &PatientFacts) -> Value {
 }
 
 fn observation(day: &DiaryEntry, subject: &Value) -> Value {
-    let f = &day.features;
+    let f = day.features();
     let mut components: Vec<Value> = [
         ("aura", f.aura),
         ("nausea", f.nausea),
@@ -169,13 +168,13 @@ fn observation(day: &DiaryEntry, subject: &Value) -> Value {
         json!({"code": concept(DIARY_FIELD_SYSTEM, code, None), "valueBoolean": value})
     })
     .collect();
-    if let Some(hours) = day.headache_hours {
+    if let Some(hours) = day.headache_hours() {
         components.push(json!({
             "code": concept(DIARY_FIELD_SYSTEM, "headache_hours", Some("Hours with headache")),
             "valueQuantity": {"value": hours, "unit": "h", "system": UCUM, "code": "h"},
         }));
     }
-    if let Some(disability) = day.disability {
+    if let Some(disability) = day.disability() {
         let code = super::wire_name(&disability);
         components.push(json!({
             "code": concept(DIARY_FIELD_SYSTEM, "disability", Some("Disability")),
@@ -198,11 +197,11 @@ fn observation(day: &DiaryEntry, subject: &Value) -> Value {
             "text": "Peak headache pain of the day (0-10)",
         },
         "subject": subject,
-        "effectiveDateTime": day.date.to_string(),
-        "valueInteger": day.peak_pain,
+        "effectiveDateTime": day.date().to_string(),
+        "valueInteger": day.peak_pain(),
         "component": components,
     });
-    if let Some(notes) = text(day.notes.as_deref()) {
+    if let Some(notes) = text(day.notes()) {
         r["note"] = json!([{"text": notes}]);
     }
     r
@@ -243,8 +242,9 @@ fn is_administration(kind: TreatmentKind) -> bool {
     )
 }
 
-fn treatment_resource(t: &Treatment, subject: &Value) -> Value {
-    let kind = t.kind.as_str();
+fn treatment_resource(treatment: &DatedTreatment, subject: &Value) -> Value {
+    let t = &treatment.fields;
+    let kind = &super::wire_name(&t.kind);
     let mut notes: Vec<Value> = text(t.notes.as_deref())
         .map(|n| json!({"text": n}))
         .into_iter()
@@ -264,7 +264,7 @@ fn treatment_resource(t: &Treatment, subject: &Value) -> Value {
     let mut r = Map::new();
     if is_administration(t.kind) {
         r.insert("resourceType".into(), json!("MedicationAdministration"));
-        r.insert("id".into(), json!(t.id.to_string()));
+        r.insert("id".into(), json!(treatment.id.to_string()));
         r.insert("status".into(), json!("completed"));
         r.insert(
             "medicationCodeableConcept".into(),
@@ -282,7 +282,7 @@ fn treatment_resource(t: &Treatment, subject: &Value) -> Value {
             concept(TREATMENT_KIND_SYSTEM, kind, Some(&t.name))
         };
         r.insert("resourceType".into(), json!("Procedure"));
-        r.insert("id".into(), json!(t.id.to_string()));
+        r.insert("id".into(), json!(treatment.id.to_string()));
         r.insert("status".into(), json!("completed"));
         r.insert("code".into(), code);
         r.insert("subject".into(), subject.clone());
@@ -295,7 +295,7 @@ fn treatment_resource(t: &Treatment, subject: &Value) -> Value {
 }
 
 /// `dose` + `dose_unit`: an amount, or a rate when the unit is per hour (`mg/kg/h`).
-fn dosage(t: &Treatment) -> Option<Value> {
+fn dosage(t: &crate::domain::TreatmentDraft) -> Option<Value> {
     let value = t.dose?;
     let mut quantity = json!({"value": value});
     let unit = text(t.dose_unit.as_deref());
@@ -348,12 +348,9 @@ mod tests {
     }
 
     fn day(date: &str, pain: u8, meds: Vec<AcuteMedication>) -> DiaryEntry {
-        let now = Utc::now();
-        DiaryEntry {
-            patient_id: Uuid::from_u128(7),
-            date: date.parse().unwrap(),
-            peak_pain: pain,
-            headache_hours: Some(5.0),
+        let draft = crate::domain::EntryDraft {
+            peak_pain: i64::from(pain),
+            headache_hours: Some(if pain > 0 { 5.0 } else { 0.0 }),
             features: HeadacheFeatures {
                 aura: true,
                 ..Default::default()
@@ -361,29 +358,25 @@ mod tests {
             acute_medications: meds,
             disability: None,
             notes: Some(String::new()),
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        }
+        };
+        DiaryEntry::parse_stored(date.parse().unwrap(), draft).unwrap()
     }
 
-    fn treatment(kind: TreatmentKind) -> Treatment {
+    fn treatment(kind: TreatmentKind) -> DatedTreatment {
         let now = Utc::now();
-        Treatment {
+        DatedTreatment {
             id: Uuid::now_v7(),
-            patient_id: Uuid::from_u128(7),
-            kind,
-            name: "x".into(),
-            started_at: now,
             treatment_day: now.date_naive(),
-            ended_at: None,
-            dose: Some(0.5),
-            dose_unit: Some("mg/kg/h".into()),
-            notes: None,
-            adverse_events: vec!["dissociation".into()],
-            recorded_by: Uuid::nil(),
-            created_at: now,
-            updated_at: now,
+            fields: crate::domain::TreatmentDraft {
+                kind,
+                name: "x".into(),
+                started_at: now,
+                ended_at: None,
+                dose: Some(0.5),
+                dose_unit: Some("mg/kg/h".into()),
+                notes: None,
+                adverse_events: vec!["dissociation".into()],
+            },
         }
     }
 

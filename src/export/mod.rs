@@ -9,6 +9,16 @@ pub mod fhir;
 use chrono::NaiveDate;
 use uuid::Uuid;
 
+use crate::domain::TreatmentDraft;
+
+/// A recorded treatment with its treatment day T (the patient-local date of its start).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatedTreatment {
+    pub id: Uuid,
+    pub treatment_day: NaiveDate,
+    pub fields: TreatmentDraft,
+}
+
 /// A scored questionnaire (MIDAS or HIT-6) as the exports and the report show it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuestionnaireScore {

@@ -15,9 +15,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use sha2::{Digest, Sha256};
 
-use crate::api::treatments::{Treatment, TreatmentKind};
-use crate::domain::{DateRange, DayClass, TreatmentOutcome, WindowStats};
-use crate::export::QuestionnaireScore;
+use crate::domain::{DateRange, DayClass, TreatmentKind, TreatmentOutcome, WindowStats};
+use crate::export::{DatedTreatment as Treatment, QuestionnaireScore};
 use charts::{Bar, CalendarRow};
 
 /// The page's style sheet, inline in `<style>`; its hash goes into the CSP.
@@ -199,12 +198,8 @@ pub fn render_treatment(r: &TreatmentReport<'_>) -> Result<String, askama::Error
             "not enough data: a window is under 80 % recorded, so responders are not assessed."
         }
     );
-    let others = r
-        .overlapping
-        .iter()
-        .map(|t| treatment_line(t, r.patient.timezone))
-        .collect();
-    let heading = format!("Visit report: {}", kind_label(r.treatment.kind));
+    let others = r.overlapping.iter().map(treatment_line).collect();
+    let heading = format!("Visit report: {}", kind_label(r.treatment.fields.kind));
     let period = format!(
         "Treatment day T = {} · windows of {n} days · baseline {} · post {}",
         long_date(t_day),
@@ -294,11 +289,7 @@ pub fn render_range(r: &RangeReport<'_>) -> Result<String, askama::Error> {
         questionnaire_before: "First in range",
         questionnaire_after: "Latest in range",
         others_title: "Treatments in this range",
-        others: r
-            .treatments
-            .iter()
-            .map(|t| treatment_line(t, r.patient.timezone))
-            .collect(),
+        others: r.treatments.iter().map(treatment_line).collect(),
         completeness: format!(
             "{}: {}",
             completion_long(r.overall),
@@ -414,7 +405,8 @@ fn verdict(label: &'static str, value: Option<bool>) -> Verdict {
     }
 }
 
-fn treatment_box(t: &Treatment, tz: Tz) -> TreatmentBox {
+fn treatment_box(treatment: &Treatment, tz: Tz) -> TreatmentBox {
+    let t = &treatment.fields;
     let local = |at: DateTime<Utc>| at.with_timezone(&tz).format("%-d %b %Y %H:%M").to_string();
     let when = match t.ended_at {
         Some(end) => format!("{} to {}", local(t.started_at), local(end)),
@@ -434,12 +426,12 @@ fn treatment_box(t: &Treatment, tz: Tz) -> TreatmentBox {
     }
 }
 
-fn treatment_line(t: &Treatment, _tz: Tz) -> String {
+fn treatment_line(t: &Treatment) -> String {
     format!(
         "{}: {} ({})",
         long_date(t.treatment_day),
-        t.name,
-        kind_label(t.kind)
+        t.fields.name,
+        kind_label(t.fields.kind)
     )
 }
 

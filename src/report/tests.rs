@@ -55,22 +55,19 @@ fn example_a() -> Vec<DayRecord> {
 }
 
 fn treatment(name: &str, notes: Option<&str>) -> Treatment {
-    let started = Utc.with_ymd_and_hms(2026, 3, 1, 8, 0, 0).unwrap();
     Treatment {
         id: Uuid::now_v7(),
-        patient_id: Uuid::nil(),
-        kind: TreatmentKind::IvKetamine,
-        name: name.into(),
-        started_at: started,
         treatment_day: date("2026-03-01"),
-        ended_at: None,
-        dose: Some(0.5),
-        dose_unit: Some("mg/kg/h".into()),
-        notes: notes.map(str::to_owned),
-        adverse_events: vec!["<img src=x onerror=alert(1)>".into()],
-        recorded_by: Uuid::nil(),
-        created_at: started,
-        updated_at: started,
+        fields: crate::domain::TreatmentDraft {
+            kind: TreatmentKind::IvKetamine,
+            name: name.into(),
+            started_at: Utc.with_ymd_and_hms(2026, 3, 1, 8, 0, 0).unwrap(),
+            ended_at: None,
+            dose: Some(0.5),
+            dose_unit: Some("mg/kg/h".into()),
+            notes: notes.map(str::to_owned),
+            adverse_events: vec!["<img src=x onerror=alert(1)>".into()],
+        },
     }
 }
 
