@@ -3,7 +3,6 @@
 //! The conversions are pure ([`crate::export`], [`crate::report`]); these handlers read the rows,
 //! call the domain for every figure, and answer with the media type.
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderName, HeaderValue};
@@ -13,10 +12,9 @@ use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{ApiQuery, PatientPath, TreatmentPath};
-use super::outcomes::{bounded, finish, resolve_range, window_days_param, TreatmentSummaryParams};
+use super::extract::{read_body, ApiQuery, PatientPath, TreatmentPath};
+use super::outcomes::{finish, resolve_range, TreatmentSummaryParams};
 use crate::auth::{require_patient_access, Access, AuthUser};
-use crate::domain::{DEFAULT_FOLLOWUP_WINDOWS, MAX_FOLLOWUP_WINDOWS};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::report::{self, MAX_RANGE_REPORT_DAYS};
 use crate::service::export::{self as service, ImportCounts};
@@ -124,13 +122,7 @@ impl<S: Send + Sync> FromRequest<S> for CsvBody {
         if !mime.eq_ignore_ascii_case("text/csv") {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::BadRequest("Could not read the request body.".into())
-            }
-        })?;
+        let bytes = read_body(req, state).await?;
         String::from_utf8(bytes.to_vec())
             .map(CsvBody)
             .map_err(|_| ApiError::validation("body", "must be UTF-8 text"))
@@ -269,17 +261,7 @@ pub(crate) async fn treatment_report(
     }: TreatmentPath,
     ApiQuery(params): ApiQuery<TreatmentSummaryParams>,
 ) -> ApiResult<Response> {
-    let mut errors = Vec::new();
-    let n = window_days_param(params.window_days, &mut errors);
-    let k = bounded(
-        params.followup_windows,
-        DEFAULT_FOLLOWUP_WINDOWS,
-        1,
-        MAX_FOLLOWUP_WINDOWS,
-        "followup_windows",
-        &mut errors,
-    );
-    finish(errors)?;
+    let (n, k) = params.windows()?;
     let patient = require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
     let html =
         service::treatment_report(&state.store, &patient, treatment_id, n, k, Utc::now()).await?;

@@ -80,6 +80,24 @@ pub struct CohortParams {
     pub to: Option<NaiveDate>,
 }
 
+impl TreatmentSummaryParams {
+    /// `(window_days, followup_windows)` with their defaults; 422 naming each out of range.
+    pub(crate) fn windows(&self) -> ApiResult<(u32, u32)> {
+        let mut errors = Vec::new();
+        let window_days = window_days_param(self.window_days, &mut errors);
+        let followup_windows = bounded(
+            self.followup_windows,
+            DEFAULT_FOLLOWUP_WINDOWS,
+            1,
+            MAX_FOLLOWUP_WINDOWS,
+            "followup_windows",
+            &mut errors,
+        );
+        finish(errors)?;
+        Ok((window_days, followup_windows))
+    }
+}
+
 /// Before/after comparison of one treatment (docs/clinical-rules.md "Before and after a treatment").
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TreatmentSummary {
@@ -184,7 +202,7 @@ pub struct CohortSummary {
 }
 
 /// Validates an integer parameter against an inclusive range.
-pub(crate) fn bounded(
+fn bounded(
     value: Option<i64>,
     default: u32,
     min: u32,
@@ -206,7 +224,7 @@ pub(crate) fn bounded(
 }
 
 /// `window_days`: 7–90, default 28.
-pub(crate) fn window_days_param(value: Option<i64>, errors: &mut Vec<FieldError>) -> u32 {
+fn window_days_param(value: Option<i64>, errors: &mut Vec<FieldError>) -> u32 {
     bounded(
         value,
         DEFAULT_WINDOW_DAYS,
@@ -310,17 +328,7 @@ pub(crate) async fn treatment_summary(
     }: TreatmentPath,
     ApiQuery(params): ApiQuery<TreatmentSummaryParams>,
 ) -> ApiResult<Json<TreatmentSummary>> {
-    let mut errors = Vec::new();
-    let window_days = window_days_param(params.window_days, &mut errors);
-    let followup_windows = bounded(
-        params.followup_windows,
-        DEFAULT_FOLLOWUP_WINDOWS,
-        1,
-        MAX_FOLLOWUP_WINDOWS,
-        "followup_windows",
-        &mut errors,
-    );
-    finish(errors)?;
+    let (window_days, followup_windows) = params.windows()?;
     let patient = require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
     let comparison = outcomes::treatment_summary(
         &state.store,
