@@ -261,7 +261,7 @@ pub(crate) async fn treatment_report(
     }: TreatmentPath,
     ApiQuery(params): ApiQuery<TreatmentSummaryParams>,
 ) -> ApiResult<Response> {
-    let (n, k) = params.windows()?;
+    let (n, k) = params.validate()?;
     let patient = require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
     let html =
         service::treatment_report(&state.store, &patient, treatment_id, n, k, Utc::now()).await?;

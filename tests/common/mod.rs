@@ -86,7 +86,7 @@ pub struct Actor {
 }
 
 /// Where a fresh database lives.
-async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
+pub async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
     if let Ok(base) = std::env::var("TEST_POSTGRES_URL") {
         if !base.is_empty() {
             let name = format!("md_test_{}", Uuid::new_v4().simple());
