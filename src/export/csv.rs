@@ -484,4 +484,99 @@ mod tests {
         assert!(days[0].entry.features.aura);
         assert!(!days[0].entry.features.nausea);
     }
+
+    mod round_trip {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Text with every character the format has to escape, quote or defuse.
+        fn awkward_text(max: usize) -> impl Strategy<Value = String> {
+            proptest::collection::vec(
+                prop_oneof![
+                    Just('a'),
+                    Just('Z'),
+                    Just(' '),
+                    Just(','),
+                    Just(';'),
+                    Just('|'),
+                    Just('\\'),
+                    Just('"'),
+                    Just('\''),
+                    Just('\n'),
+                    Just('\r'),
+                    Just('\t'),
+                    Just('='),
+                    Just('+'),
+                    Just('-'),
+                    Just('@'),
+                    Just('é'),
+                ],
+                1..max,
+            )
+            .prop_map(|chars| chars.into_iter().collect())
+        }
+
+        fn medication() -> impl Strategy<Value = AcuteMedication> {
+            (
+                awkward_text(12).prop_filter("not blank", |n| !n.trim().is_empty()),
+                proptest::sample::select(MedicationClass::ALL.to_vec()),
+                proptest::option::of(prop_oneof![Just(String::new()), awkward_text(10)]),
+            )
+                .prop_map(|(name, class, dose)| AcuteMedication { name, class, dose })
+        }
+
+        fn entry() -> impl Strategy<Value = DiaryEntry> {
+            (
+                0i64..=10,
+                proptest::option::of(0u32..=96),
+                proptest::array::uniform8(any::<bool>()),
+                proptest::collection::vec(medication(), 0..4),
+                proptest::option::of(proptest::sample::select(Disability::ALL.to_vec())),
+                proptest::option::of(awkward_text(40)),
+                0i64..3000,
+            )
+                .prop_map(|(pain, quarters, f, meds, disability, notes, day)| {
+                    let hours = quarters.map(|q| if pain == 0 { 0.0 } else { f64::from(q) / 4.0 });
+                    let draft = EntryDraft {
+                        peak_pain: pain,
+                        headache_hours: hours,
+                        features: HeadacheFeatures {
+                            aura: f[0],
+                            nausea: f[1],
+                            vomiting: f[2],
+                            photophobia: f[3],
+                            phonophobia: f[4],
+                            unilateral: f[5],
+                            pulsating: f[6],
+                            aggravated_by_activity: f[7],
+                        },
+                        acute_medications: meds,
+                        disability,
+                        notes,
+                    };
+                    let date = NaiveDate::from_ymd_opt(2010, 1, 1).unwrap()
+                        + chrono::Days::new(day as u64);
+                    DiaryEntry::parse_stored(date, draft).unwrap()
+                })
+        }
+
+        proptest! {
+            #[test]
+            fn export_then_import_gives_the_same_entries(
+                entries in proptest::collection::btree_map(0i64..3000, entry(), 0..6)
+            ) {
+                // One entry per date, in date order, as the diary holds them.
+                let mut by_date: Vec<DiaryEntry> = entries.into_values().collect();
+                by_date.sort_by_key(|e| e.date());
+                by_date.dedup_by_key(|e| e.date());
+                let text = write_diary(&by_date).unwrap();
+                let back: Vec<DiaryEntry> = read_diary(&text)
+                    .unwrap()
+                    .into_iter()
+                    .map(|d| DiaryEntry::parse_stored(d.date, d.entry).unwrap())
+                    .collect();
+                prop_assert_eq!(back, by_date);
+            }
+        }
+    }
 }
