@@ -16,7 +16,7 @@ use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::api::{
     accounts, add_problem_responses, care_team, diary, export, health, outcomes, patients,
@@ -111,7 +111,12 @@ pub fn app(state: AppState) -> Router {
     add_problem_responses(&mut doc);
     let x_request_id = HeaderName::from_static("x-request-id");
     router
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
+        .merge(
+            SwaggerUi::new("/docs")
+                .url("/openapi.json", doc)
+                // No badge from validator.swagger.io: the page works offline and calls no one.
+                .config(Config::default().validator_url("none")),
+        )
         .fallback(not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
