@@ -143,12 +143,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .await
         .map_err(|e| format!("database: {e}"))?;
     tracing::info!(database = %describe_database(&args.database), "migrations applied");
+    let absolute = |p: std::path::PathBuf| std::path::absolute(&p).unwrap_or(p);
     match key {
         Some(KeyFile::Loaded(path)) => {
-            tracing::info!(key_file = %path.display(), "token signing key loaded")
+            tracing::info!(key_file = %absolute(path).display(), "token signing key loaded")
         }
         Some(KeyFile::Generated(path)) => {
-            tracing::info!(key_file = %path.display(), "token signing key generated")
+            tracing::info!(key_file = %absolute(path).display(), "token signing key generated")
         }
         None => tracing::info!("token signing key from JWT_SECRET"),
     }

@@ -4,7 +4,7 @@
 //! OpenAPI document come from the same list and cannot diverge. The order of this list is the
 //! order of `openapi/openapi.json`; new routes go at the end of their group.
 
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, MatchedPath};
 use axum::http::{header, HeaderName, HeaderValue, Request};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -140,10 +140,16 @@ pub fn app(state: AppState) -> Router {
                     .get("x-request-id")
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or_default();
+                // The route template (`/v1/patients/{patient_id}/diary/{date}`), not the path:
+                // ids and diary dates stay out of the logs.
+                let route = req
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map_or("(no route)", MatchedPath::as_str);
                 tracing::info_span!(
                     "request",
                     method = %req.method(),
-                    path = %req.uri().path(),
+                    route = %route,
                     request_id = %request_id,
                 )
             }),
