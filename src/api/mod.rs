@@ -114,7 +114,7 @@ const PROBLEMS: &[(&str, &str, &str)] = &[
     (
         "415",
         "UnsupportedMediaType",
-        "The body is not `application/json`.",
+        "The body is not in the operation's media type (`application/json`; `text/csv` for the CSV import).",
     ),
     (
         "422",
