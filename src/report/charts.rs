@@ -31,8 +31,14 @@ pub struct CalendarRow<'a> {
 }
 
 /// The calendar: one row per window, `per_row` days wide at most, `width` px in all.
-/// `treatment` is outlined; days of `others` get a black triangle above.
-pub fn calendar(rows: &[CalendarRow<'_>], treatment: Option<Uuid>, width: f64) -> String {
+/// `treatment`'s day is outlined, other treatment days get a triangle; days after `today`
+/// are left blank (not yet, rather than missing).
+pub fn calendar(
+    rows: &[CalendarRow<'_>],
+    treatment: Option<Uuid>,
+    today: NaiveDate,
+    width: f64,
+) -> String {
     const LABEL: f64 = 118.0;
     const GAP: f64 = 2.0;
     let per_row = rows.iter().map(|r| r.days.len()).max().unwrap_or(1).max(7);
@@ -55,12 +61,12 @@ pub fn calendar(rows: &[CalendarRow<'_>], treatment: Option<Uuid>, width: f64) -
         );
         for (i, day) in row.days.iter().enumerate() {
             let x = LABEL + i as f64 * (cell + GAP);
-            let title = day_title(day);
-            let fill = match (day.recorded, day.peak_pain) {
-                (true, Some(p)) => pain_colour(p),
-                _ => "url(#missing-day)",
+            let (fill, stroke, title) = match (day.recorded, day.peak_pain) {
+                (true, Some(p)) => (pain_colour(p), "#9ca3af", day_title(day)),
+                _ if day.date > today => ("#ffffff", GRID, format!("{}: not yet", day.date)),
+                _ => ("url(#missing-day)", "#9ca3af", day_title(day)),
             };
-            svg.rect(x, y, cell, cell, fill, "#9ca3af", &title);
+            svg.rect(x, y, cell, cell, fill, stroke, &title);
             if day.acute_medication {
                 svg.rect(x + cell - 5.0, y + 1.5, 3.5, 3.5, INK, "none", "");
             }
@@ -100,7 +106,8 @@ pub fn calendar(rows: &[CalendarRow<'_>], treatment: Option<Uuid>, width: f64) -
             }
         }
     }
-    calendar_legend(&mut svg, height - legend + 4.0, treatment.is_some());
+    let future = rows.iter().any(|r| r.days.iter().any(|d| d.date > today));
+    calendar_legend(&mut svg, height - legend + 4.0, treatment.is_some(), future);
     svg.finish()
 }
 
@@ -112,7 +119,7 @@ fn day_title(day: &DayClass) -> String {
     }
 }
 
-fn calendar_legend(svg: &mut Svg, y: f64, with_treatment: bool) {
+fn calendar_legend(svg: &mut Svg, y: f64, with_treatment: bool, future: bool) {
     let items: [(&str, &str); 5] = [
         (pain_colour(0), "no headache"),
         (pain_colour(2), "pain 1–3"),
@@ -157,6 +164,19 @@ fn calendar_legend(svg: &mut Svg, y: f64, with_treatment: bool) {
     };
     svg.text(x + 5.0, y + 9.0, Anchor::Middle, 9.0, INK, true, "▲");
     svg.text(x + 13.0, y + 8.5, Anchor::Start, 8.5, INK, false, marker);
+    if future {
+        x += 96.0;
+        svg.rect(x, y, 10.0, 10.0, "#ffffff", GRID, "");
+        svg.text(
+            x + 13.0,
+            y + 8.5,
+            Anchor::Start,
+            8.5,
+            INK,
+            false,
+            "after today",
+        );
+    }
 }
 
 /// One bar: a window's headache days per 28 (None: nothing recorded).

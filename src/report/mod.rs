@@ -186,7 +186,11 @@ pub fn render_treatment(r: &TreatmentReport<'_>) -> Result<String, askama::Error
         .filter(|b| *b > 0.0)
         .map(|b| (b * 0.5, "50 % of baseline"));
     let bars_svg = charts::bars(&bars, reference, 240.0, 175.0);
-    let calendar_svg = treatment_calendar(r.days, &windows, t_day, r.treatment);
+    let today = r
+        .generated_at
+        .with_timezone(&r.patient.timezone)
+        .date_naive();
+    let calendar_svg = treatment_calendar(r.days, &windows, r.treatment, today);
     let overuse = overuse(&windows);
     let completeness = format!(
         "Baseline {}, post {}: {}",
@@ -258,7 +262,11 @@ pub fn render_range(r: &RangeReport<'_>) -> Result<String, askama::Error> {
         .collect();
     let bars_svg = charts::bars(&bars, None, 240.0, 175.0);
     let calendar_rows = charts::rows_of("", r.days, 28);
-    let calendar_svg = charts::calendar(&calendar_rows, None, PAGE_WIDTH_PX);
+    let today = r
+        .generated_at
+        .with_timezone(&r.patient.timezone)
+        .date_naive();
+    let calendar_svg = charts::calendar(&calendar_rows, None, today, PAGE_WIDTH_PX);
     let sufficient = r.overall.completion >= crate::domain::SUFFICIENT_COMPLETION;
     let page = Page {
         css: CSS,
@@ -307,9 +315,10 @@ pub fn render_range(r: &RangeReport<'_>) -> Result<String, askama::Error> {
 fn treatment_calendar(
     days: &[DayClass],
     windows: &[(String, &WindowStats)],
-    t_day: NaiveDate,
     treatment: &Treatment,
+    today: NaiveDate,
 ) -> String {
+    let t_day = treatment.treatment_day;
     let per_row = windows
         .first()
         .map_or(28, |(_, w)| w.days as usize)
@@ -329,7 +338,7 @@ fn treatment_calendar(
         }
         rows.extend(charts::rows_of(label, in_range(w.from, w.to), per_row));
     }
-    charts::calendar(&rows, Some(treatment.id), PAGE_WIDTH_PX)
+    charts::calendar(&rows, Some(treatment.id), today, PAGE_WIDTH_PX)
 }
 
 fn table_rows(windows: &[&WindowStats], outcome: Option<&TreatmentOutcome>) -> Vec<Row> {

@@ -72,6 +72,15 @@ fn treatment(name: &str, notes: Option<&str>) -> Treatment {
 }
 
 fn render(name: &str, patient: &str, q: &QuestionnaireSides) -> String {
+    render_on(name, patient, q, Utc::now())
+}
+
+fn render_on(
+    name: &str,
+    patient: &str,
+    q: &QuestionnaireSides,
+    generated_at: chrono::DateTime<Utc>,
+) -> String {
     let records = example_a();
     let t = treatment(name, Some("<script>alert('notes')</script>"));
     let windows = TreatmentWindows::new(t.treatment_day, 28, 1);
@@ -88,7 +97,7 @@ fn render(name: &str, patient: &str, q: &QuestionnaireSides) -> String {
         days: &days,
         overlapping: &[],
         questionnaires: q,
-        generated_at: Utc::now(),
+        generated_at,
     })
     .unwrap()
 }
@@ -172,4 +181,16 @@ fn the_csp_hash_is_of_the_style_sheet_served() {
     assert!(csp.contains("script-src 'none'"));
     let html = render("ketamine", "Ana", &QuestionnaireSides::default());
     assert!(html.contains(&format!("<style>{CSS}</style>")));
+}
+
+#[test]
+fn days_after_today_are_not_yet_rather_than_missing() {
+    // Example A's gap 03-10 … 03-13 lies after "today" 03-08; the unrecorded T lies before.
+    let noon = Utc.with_ymd_and_hms(2026, 3, 8, 12, 0, 0).unwrap();
+    let html = render_on("ketamine", "Ana", &QuestionnaireSides::default(), noon);
+    assert!(html.contains("<title>2026-03-11: not yet</title>"));
+    assert!(html.contains("<title>2026-03-01: not recorded</title>"));
+    assert!(html.contains("after today"));
+    let later = render("ketamine", "Ana", &QuestionnaireSides::default());
+    assert!(!later.contains("not yet") && !later.contains("after today"));
 }
