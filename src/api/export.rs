@@ -13,9 +13,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{read_body, ApiQuery, PatientPath, TreatmentPath};
-use super::outcomes::{finish, resolve_range, TreatmentSummaryParams};
+use super::outcomes::{resolve_range, TreatmentSummaryParams};
 use crate::auth::{require_patient_access, Access, AuthUser};
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::domain::{DateRange, Problems};
+use crate::error::{ApiError, ApiResult};
 use crate::report::{self, MAX_RANGE_REPORT_DAYS};
 use crate::service::export::{self as service, ImportCounts};
 use crate::service::today_in;
@@ -48,6 +49,30 @@ pub struct RangeReportParams {
     /// `from`, so that the calendar fits the page.
     #[param(nullable = false)]
     pub to: Option<NaiveDate>,
+}
+
+impl DiaryCsvParams {
+    /// 422 when `from` is after `to`.
+    fn validate(&self) -> ApiResult<()> {
+        let mut problems = Problems::new();
+        if let (Some(from), Some(to)) = (self.from, self.to) {
+            problems.check(from <= to, "from", "must not be after `to`");
+        }
+        Ok(problems.or_ok(())?)
+    }
+}
+
+impl RangeReportParams {
+    /// The range, by default the twelve weeks ending `today`; 422 when it is reversed or longer
+    /// than a year.
+    fn validate(&self, today: NaiveDate) -> ApiResult<DateRange> {
+        let mut problems = Problems::new();
+        let range = resolve_range(self.from, self.to, today, 84, &mut problems);
+        if problems.is_empty() && range.days() > MAX_RANGE_REPORT_DAYS {
+            problems.add("to", "a report spans at most 366 days from `from`");
+        }
+        Ok(problems.or_ok(range)?)
+    }
 }
 
 /// What an import did, day by day.
@@ -173,11 +198,7 @@ pub(crate) async fn export_diary_csv(
     PatientPath { patient_id }: PatientPath,
     ApiQuery(params): ApiQuery<DiaryCsvParams>,
 ) -> ApiResult<Response> {
-    if let (Some(from), Some(to)) = (params.from, params.to) {
-        if from > to {
-            return Err(ApiError::validation("from", "must not be after `to`"));
-        }
-    }
+    params.validate()?;
     require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
     let text = service::diary_csv(&state.store, patient_id, params.from, params.to).await?;
     let mut response = with_type(TEXT_CSV, text);
@@ -287,16 +308,7 @@ pub(crate) async fn range_report(
     ApiQuery(params): ApiQuery<RangeReportParams>,
 ) -> ApiResult<Response> {
     let patient = require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
-    let mut errors = Vec::new();
-    let today = today_in(patient.timezone);
-    let range = resolve_range(params.from, params.to, today, 84, &mut errors);
-    if errors.is_empty() && range.days() > MAX_RANGE_REPORT_DAYS {
-        errors.push(FieldError::new(
-            "to",
-            "a report spans at most 366 days from `from`",
-        ));
-    }
-    finish(errors)?;
+    let range = params.validate(today_in(patient.timezone))?;
     let html = service::range_report(&state.store, &patient, range, Utc::now()).await?;
     html_page(html)
 }
