@@ -1,5 +1,5 @@
 //! The record in other media types: the diary as CSV (and its import), the whole record as a
-//! FHIR R4 Bundle, and the one-page visit report as HTML (API.md "Export and the visit report").
+//! FHIR R4 Bundle, and the one-page visit report as HTML (README "Export and the visit report").
 //! The conversions are pure ([`crate::export`], [`crate::report`]); these handlers read the rows,
 //! call the domain for every figure, and answer with the media type.
 

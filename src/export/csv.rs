@@ -1,6 +1,6 @@
 //! The diary as CSV (RFC 4180), one row per recorded day, and back.
 //!
-//! The header is fixed (API.md "Export and the visit report"); booleans are `true`/`false`
+//! The header is fixed (README "Export and the visit report"); booleans are `true`/`false`
 //! (any case on import, since spreadsheets write `TRUE`); an empty cell is an absent value.
 //! `acute_medications` holds `name|class|dose` items joined by `;` (the dose part is left out
 //! when there is no dose); a `\`, `|` or `;` inside a name or dose is written `\\`, `\|`, `\;`.

@@ -1,4 +1,4 @@
-//! The record as a FHIR R4 `Bundle` of type `collection` (API.md "Export and the visit report").
+//! The record as a FHIR R4 `Bundle` of type `collection` (README "Export and the visit report").
 //!
 //! - `Patient`: the account (name, email, time zone extension).
 //! - `Observation` per recorded day: LOINC 72514-3 (pain severity 0–10) as `valueInteger`,
@@ -26,10 +26,10 @@ pub const CANONICAL_BASE: &str = "https://migraine-diary.example/fhir";
 pub const DIARY_FIELD_SYSTEM: &str = "https://migraine-diary.example/fhir/CodeSystem/diary-field";
 /// `none`, `mild`, `moderate`, `severe`.
 pub const DISABILITY_SYSTEM: &str = "https://migraine-diary.example/fhir/CodeSystem/disability";
-/// The acute medication classes of API.md (`triptan`, `nsaid`, …).
+/// The acute medication classes of the diary (`triptan`, `nsaid`, …).
 pub const MEDICATION_CLASS_SYSTEM: &str =
     "https://migraine-diary.example/fhir/CodeSystem/medication-class";
-/// The treatment kinds of API.md (`iv_ketamine`, `occipital_nerve_block`, …).
+/// The treatment kinds (`iv_ketamine`, `occipital_nerve_block`, …).
 pub const TREATMENT_KIND_SYSTEM: &str =
     "https://migraine-diary.example/fhir/CodeSystem/treatment-kind";
 /// Questionnaire score and grade items.

@@ -1,4 +1,4 @@
-//! The one-page visit report (API.md "Export and the visit report"): server-rendered HTML from
+//! The one-page visit report (README "Export and the visit report"): server-rendered HTML from
 //! an askama template, inline CSS and inline SVG, no script and no external asset.
 //!
 //! It shows figures, it never computes them: the windows, per-28 rates, changes and responder

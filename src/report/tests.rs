@@ -14,7 +14,7 @@ fn date(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
-/// DOMAIN.md worked example A: 12 migraine days in February, 3 mild days in March.
+/// docs/clinical-rules.md worked example A: 12 migraine days in February, 3 mild days in March.
 fn example_a() -> Vec<DayRecord> {
     let mut days = Vec::new();
     for i in 0..28 {
