@@ -287,8 +287,8 @@ pub fn bars(bars: &[Bar], reference: Option<(f64, &str)>, width: f64, height: f6
         let y = y_of(value);
         svg.line((LEFT, y), (LEFT + plot_w, y), "#111827", true);
         svg.line(
-            (LEFT + plot_w - 70.0, 5.0),
-            (LEFT + plot_w - 56.0, 5.0),
+            (LEFT + plot_w - 86.0, 5.0),
+            (LEFT + plot_w - 72.0, 5.0),
             "#111827",
             true,
         );
