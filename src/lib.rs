@@ -14,6 +14,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod export;
+pub mod mail;
 pub mod report;
 pub mod router;
 pub mod service;

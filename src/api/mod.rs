@@ -4,13 +4,15 @@
 
 pub mod accounts;
 pub mod care_team;
+pub mod data_rights;
 pub mod diary;
-pub mod export;
 pub mod extract;
 pub mod health;
 pub mod outcomes;
 pub mod pagination;
+pub mod password;
 pub mod patients;
+pub mod record;
 mod strict_json;
 pub mod treatments;
 pub mod validate;

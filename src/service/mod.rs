@@ -8,9 +8,12 @@
 pub mod accounts;
 pub mod care_team;
 pub mod diary;
+pub mod erasure;
 pub mod export;
 pub mod outcomes;
+pub mod password_reset;
 pub mod patients;
+pub mod record;
 pub mod sessions;
 
 use chrono::{NaiveDate, Utc};

@@ -18,7 +18,7 @@ use crate::auth::{require_patient_access, Access, AuthUser};
 use crate::domain::{DateRange, Problems};
 use crate::error::{ApiError, ApiResult};
 use crate::report::{self, MAX_RANGE_REPORT_DAYS};
-use crate::service::export::{self as service, ImportCounts};
+use crate::service::record::{self as service, ImportCounts};
 use crate::service::today_in;
 use crate::state::AppState;
 
