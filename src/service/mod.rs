@@ -15,6 +15,7 @@ pub mod password_reset;
 pub mod patients;
 pub mod record;
 pub mod sessions;
+pub mod sync;
 
 use chrono::{NaiveDate, Utc};
 
