@@ -9,6 +9,7 @@ pub mod fhir;
 use chrono::NaiveDate;
 use uuid::Uuid;
 
+use crate::domain::questionnaire::QuestionnaireResponse;
 use crate::domain::TreatmentDraft;
 
 /// A recorded treatment with its treatment day T (the patient-local date of its start).
@@ -32,6 +33,19 @@ pub struct QuestionnaireScore {
     pub score: i32,
     /// `I` … `IV` for MIDAS; `little_or_none` … `severe` for HIT-6.
     pub grade: String,
+}
+
+impl From<&QuestionnaireResponse> for QuestionnaireScore {
+    fn from(r: &QuestionnaireResponse) -> Self {
+        Self {
+            id: r.id,
+            instrument: r.instrument.as_str().to_owned(),
+            completed_on: r.completed_on,
+            answers: r.answers.iter().map(|a| i32::from(*a)).collect(),
+            score: r.score,
+            grade: r.grade.as_str().to_owned(),
+        }
+    }
 }
 
 /// The snake_case wire name of a serde enum (`MedicationClass::SimpleAnalgesic` →

@@ -197,9 +197,9 @@ pub fn render_treatment(r: &TreatmentReport<'_>) -> Result<String, askama::Error
         completion_long(&o.baseline),
         completion_long(&o.post),
         if o.sufficient_data {
-            "enough data (both windows ≥ 80 % recorded)."
+            "enough data (each ≥ 80 % recorded)."
         } else {
-            "not enough data: a window is under 80 % recorded, so responders are not assessed."
+            "not enough data (a window under 80 % recorded): responders not assessed."
         }
     );
     let others = r.overlapping.iter().map(treatment_line).collect();
@@ -232,8 +232,8 @@ pub fn render_treatment(r: &TreatmentReport<'_>) -> Result<String, askama::Error
         overuse,
         questionnaires: questionnaire_rows(r.questionnaires),
         questionnaire_span: "from 90 days before to 90 days after the treatment",
-        questionnaire_before: "Before (latest, T−90 … T−1)",
-        questionnaire_after: "After (first, T+1 … T+90)",
+        questionnaire_before: "Before: T−90 … T−1",
+        questionnaire_after: "After: T+1 … T+90",
         others_title: "Overlapping treatments",
         others,
         completeness,
@@ -452,7 +452,7 @@ fn questionnaire_rows(q: &QuestionnaireSides) -> Vec<QuestionnaireRow> {
                 format!(
                     "{} ({}), {}",
                     s.score,
-                    grade_label(&s.instrument, &s.grade),
+                    grade_label(&s.grade),
                     short_date(s.completed_on)
                 )
             })
@@ -474,12 +474,9 @@ fn questionnaire_rows(q: &QuestionnaireSides) -> Vec<QuestionnaireRow> {
         .collect()
 }
 
-fn grade_label(instrument: &str, grade: &str) -> String {
-    match (instrument, grade) {
-        ("hit6", "little_or_none") => "little or no impact".into(),
-        ("hit6", other) => format!("{other} impact"),
-        (_, other) => format!("grade {other}"),
-    }
+/// MIDAS grades as they are (`I` … `IV`), HIT-6 impact bands in words (`some`, `severe`).
+fn grade_label(grade: &str) -> String {
+    grade.replace('_', " ")
 }
 
 /// The clinic's name for a kind of treatment.

@@ -168,9 +168,9 @@ fn questionnaires_before_and_after_are_shown_by_instrument() {
         after: vec![score("midas", "2026-03-25", 10, "II")],
     };
     let html = render("ketamine", "Ana", &q);
-    assert!(html.contains("24 (grade IV), 20 Feb"));
-    assert!(html.contains("10 (grade II), 25 Mar"));
-    assert!(html.contains("62 (severe impact), 20 Feb"));
+    assert!(html.contains("24 (IV), 20 Feb"));
+    assert!(html.contains("10 (II), 25 Mar"));
+    assert!(html.contains("62 (severe), 20 Feb"));
     assert!(!html.contains("None recorded"));
 }
 

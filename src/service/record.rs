@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::outcomes::{self, treatment_days};
 use super::today_in;
-use crate::domain::range::add_days;
+use crate::domain::questionnaire::QuestionnairesAround;
 use crate::domain::{
     day_classes, split_periods, DateRange, DiaryEntry, PatientId, Period, Problems, TimeZone,
     TreatmentId, WindowStats,
@@ -16,6 +16,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::export::{csv, fhir, DatedTreatment, QuestionnaireScore};
 use crate::report::{self, QuestionnaireSides, ReportPatient};
 use crate::store::diary::{self, Precondition, Upserted, WriteError};
+use crate::store::questionnaires::{self as questionnaire_store, QuestionnaireFilter};
 use crate::store::treatments::{self, StoredTreatment};
 use crate::store::users::Account;
 use crate::store::Store;
@@ -103,10 +104,28 @@ fn dated(stored: StoredTreatment, tz: TimeZone) -> DatedTreatment {
     }
 }
 
-/// Scored questionnaires of the patient. The questionnaire store is not part of this service
-/// yet; until it is, the record holds none and the report says "none recorded".
-async fn questionnaires(_store: &Store, _patient: PatientId) -> ApiResult<Vec<QuestionnaireScore>> {
-    Ok(Vec::new())
+/// Every scored questionnaire of the patient in `from..=to` (either open), by completion day.
+async fn questionnaires(
+    store: &Store,
+    patient: PatientId,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> ApiResult<Vec<QuestionnaireScore>> {
+    let filter = QuestionnaireFilter {
+        instrument: None,
+        from,
+        to,
+    };
+    let responses = questionnaire_store::list(&store.db, patient, filter, None, ALL_ROWS).await?;
+    Ok(responses.iter().map(QuestionnaireScore::from).collect())
+}
+
+/// The responses framing a treatment, as the comparison picked them.
+fn sides(around: &QuestionnairesAround) -> QuestionnaireSides {
+    QuestionnaireSides {
+        before: around.before.iter().map(QuestionnaireScore::from).collect(),
+        after: around.after.iter().map(QuestionnaireScore::from).collect(),
+    }
 }
 
 /// The whole record as a FHIR R4 Bundle (see `crate::export::fhir`).
@@ -122,7 +141,7 @@ pub async fn fhir_bundle(
         .into_iter()
         .map(|t| dated(t, patient.timezone))
         .collect();
-    let questionnaires = questionnaires(store, id).await?;
+    let questionnaires = questionnaires(store, id, None, None).await?;
     let facts = fhir::PatientFacts {
         id: patient.id.0,
         display_name: patient.display_name.clone(),
@@ -173,37 +192,16 @@ pub async fn treatment_report(
         .filter(|(t, _)| comparison.overlapping.contains(&t.id.0))
         .map(|(t, _)| dated(t, patient.timezone))
         .collect();
-    let all = questionnaires(store, patient_id(patient)).await?;
     report::render_treatment(&report::TreatmentReport {
         patient: report_patient(patient),
         treatment: &treatment,
         outcome: &outcome,
         days: &day_classes(shown, &records, &marks),
         overlapping: &overlapping,
-        questionnaires: &around_treatment(all, treatment.treatment_day),
+        questionnaires: &sides(&comparison.questionnaires),
         generated_at: now,
     })
     .map_err(render_error)
-}
-
-/// Per instrument, the latest response in T−90 … T−1 and the first in T+1 … T+90.
-fn around_treatment(all: Vec<QuestionnaireScore>, day: NaiveDate) -> QuestionnaireSides {
-    let before = DateRange::new(add_days(day, -90), add_days(day, -1));
-    let after = DateRange::new(add_days(day, 1), add_days(day, 90));
-    let mut sides = QuestionnaireSides::default();
-    for instrument in ["midas", "hit6"] {
-        let of = |r: DateRange| {
-            all.iter()
-                .filter(move |q| q.instrument == instrument && r.contains(q.completed_on))
-        };
-        sides
-            .before
-            .extend(of(before).max_by_key(|q| q.completed_on).cloned());
-        sides
-            .after
-            .extend(of(after).min_by_key(|q| q.completed_on).cloned());
-    }
-    sides
 }
 
 /// The report of `range` without a treatment: its figures, 28-day blocks and calendar.
@@ -227,11 +225,7 @@ pub async fn range_report(
         .into_iter()
         .map(|p| WindowStats::compute(p.from, p.to, &records))
         .collect();
-    let in_range: Vec<QuestionnaireScore> = questionnaires(store, id)
-        .await?
-        .into_iter()
-        .filter(|q| range.contains(q.completed_on))
-        .collect();
+    let in_range = questionnaires(store, id, Some(range.from), Some(range.to)).await?;
     report::render_range(&report::RangeReport {
         patient: report_patient(patient),
         range,

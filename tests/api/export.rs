@@ -525,3 +525,65 @@ async fn the_range_report_covers_at_most_a_year() {
         .await
         .assert_invalid("from");
 }
+
+#[tokio::test]
+async fn questionnaires_appear_in_the_report_and_the_bundle() {
+    let (app, ana, treatment) = example_a_with_markup().await;
+    for (instrument, on, answers) in [
+        ("midas", "2026-02-20", json!([5, 4, 6, 5, 4])),
+        ("hit6", "2026-02-21", json!([5, 5, 4, 4, 5, 4])),
+        ("midas", "2026-03-25", json!([1, 2, 1, 2, 1])),
+    ] {
+        let r = app
+            .call(
+                "POST",
+                &format!("/v1/patients/{}/questionnaires", ana.id),
+                Some(&ana.token),
+                Some(json!({"instrument": instrument, "completed_on": on, "answers": answers})),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let report = app
+        .get(
+            &format!("/v1/patients/{}/treatments/{treatment}/report", ana.id),
+            &ana.token,
+        )
+        .await;
+    let html = text(&report);
+    assert!(!html.contains("None recorded"));
+    assert!(html.contains("24 (IV), 20 Feb"), "MIDAS before");
+    assert!(html.contains("7 (II), 25 Mar"), "MIDAS after");
+    assert!(html.contains("(severe), 21 Feb"), "HIT-6 before");
+
+    let range = app
+        .get(
+            &format!(
+                "/v1/patients/{}/report?from=2026-03-01&to=2026-03-29",
+                ana.id
+            ),
+            &ana.token,
+        )
+        .await;
+    assert!(text(&range).contains("7 (II), 25 Mar"));
+    assert!(!text(&range).contains("24 (IV)"), "outside the range");
+
+    let bundle = app
+        .get(&format!("/v1/patients/{}/fhir", ana.id), &ana.token)
+        .await;
+    let responses: Vec<&Value> = bundle.body["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .filter(|r| r["resourceType"] == "QuestionnaireResponse")
+        .collect();
+    assert_eq!(responses.len(), 3);
+    assert_eq!(responses[0]["status"], "completed");
+    assert_eq!(responses[0]["authored"], "2026-02-20");
+    assert_eq!(responses[0]["item"][0]["answer"][0]["valueInteger"], 5);
+    assert!(responses[0]["questionnaire"]
+        .as_str()
+        .unwrap()
+        .ends_with("/Questionnaire/midas"));
+}

@@ -47,17 +47,35 @@ def get_json(path, token):
     return json.loads(call("GET", path, token)[2])
 
 
+def add_questionnaires(patient_email, patient_id, treatment_day):
+    """The demo clinic has no questionnaires: the patient fills in MIDAS and HIT-6 ten days
+    before the treatment and MIDAS twenty days after it, so that the report shows scores and
+    the Bundle holds QuestionnaireResponses for the schema to check."""
+    login = json.loads(call("POST", "/v1/auth/login",
+                            body={"email": patient_email, "password": PASSWORD})[2])
+    day = datetime.date.fromisoformat(treatment_day)
+    for instrument, offset, answers in [
+        ("midas", -10, [6, 5, 8, 4, 7]),
+        ("hit6", -10, [5, 4, 5, 4, 4, 5]),
+        ("midas", 20, [2, 1, 3, 1, 2]),
+    ]:
+        body = {"instrument": instrument, "completed_on": str(day + datetime.timedelta(days=offset)),
+                "answers": answers}
+        call("POST", f"/v1/patients/{patient_id}/questionnaires", login["access_token"], body)
+
+
 def pick_ketamine_treatment(token):
     """The first demo patient's iv_ketamine treatment whose windows are both sufficient."""
     patients = get_json("/v1/patients?limit=1000", token)["items"]
     for p in patients:
-        pid = p["patient"]["id"] if "patient" in p else p["id"]
+        pid = p["patient"]["id"]
         for t in get_json(f"/v1/patients/{pid}/treatments?limit=1000", token)["items"]:
             if t["kind"] != "iv_ketamine":
                 continue
             s = get_json(f"/v1/patients/{pid}/treatments/{t['id']}/summary?followup_windows=3", token)
             if s["sufficient_data"]:
-                return pid, t["id"], [x["patient"]["id"] if "patient" in x else x["id"] for x in patients]
+                add_questionnaires(p["patient"]["email"], pid, t["treatment_day"])
+                return pid, t["id"], [x["patient"]["id"] for x in patients]
     raise SystemExit("no demo patient has a ketamine treatment with sufficient data")
 
 
