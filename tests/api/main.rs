@@ -11,6 +11,7 @@ mod changes;
 mod contract;
 mod data_rights;
 mod diary;
+mod export;
 mod migrations;
 mod openapi;
 mod outcomes;

@@ -144,8 +144,10 @@ def _range(case: Any) -> None:
     last = end or _today()
     if start > last:
         start = last
-    if (last - start).days >= MAX_RANGE_DAYS:
-        start = last - dt.timedelta(days=MAX_RANGE_DAYS - 1)
+    # The range report's calendar fits one page: at most 366 days after `from`.
+    longest = 367 if case.operation.path.endswith("/report") else MAX_RANGE_DAYS
+    if (last - start).days >= longest:
+        start = last - dt.timedelta(days=longest - 1)
     case.query["from"] = start.isoformat()
 
 
