@@ -41,6 +41,15 @@ BETA_NOTICE = "OpenAPI 3.1 support is still in beta"
 # model it never writes. The diary's `{date}` is the API's name (other code matches the route
 # template), so instead of renaming it, the check below proves the rename had no effect: no
 # generated file mentions ModelDate.
+# Fields that are untyped on purpose, each with why; anything else untyped fails.
+INTENDED_UNTYPED = {
+    # Any FHIR R4 resource (Patient, Observation, ...): tests/record validates every Bundle
+    # against the official R4 JSON schema. Typing it would need the whole FHIR model.
+    ("FhirBundleEntry", "resource"),
+}
+# The Dart generator's own notice that it has no serializer for a text/csv body (the diary
+# import); the generated method still exists and takes the body as a String.
+DART_CSV_NOTICE = "is not support in the Dart generators by default"
 DART_DATE_QUIRK = "Date (existing type) cannot be used as model name. Renamed to ModelDate"
 LOG_PROBLEM = re.compile(r"^\[[^\]]*\]\s+(WARN|ERROR)\b|^Exception|^\S*Exception:")
 
@@ -141,6 +150,8 @@ def check(generator: str, out_root: Path) -> list[str]:
     for line in log.read_text(encoding="utf-8").splitlines():
         if generator == "dart" and DART_DATE_QUIRK in line:
             quirks += 1
+        elif generator == "dart" and DART_CSV_NOTICE in line and "'text/csv'" in line:
+            print(f"  {generator}: notice: {line.split(' - ', 1)[-1].strip()}")
         elif LOG_PROBLEM.search(line) and BETA_NOTICE not in line:
             problems.append(f"generator says: {line.strip()}")
     if quirks:
@@ -165,7 +176,8 @@ def check(generator: str, out_root: Path) -> list[str]:
                 f"properties (the field pattern no longer fits the generator's output?)"
             )
         for name, typ in found:
-            if lang.untyped.search(typ):
+            intended = any(schema == s and normalize(name) == normalize(f) for s, f in INTENDED_UNTYPED)
+            if lang.untyped.search(typ) and not intended:
                 problems.append(f"{schema}.{name} is generated as `{typ}`: an untyped value or map")
     status = "passed" if not problems else "FAILED"
     print(

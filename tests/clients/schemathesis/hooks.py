@@ -127,6 +127,19 @@ def _questionnaire(case: Any) -> None:
         body["answers"] = [min(max(a, 0), 90) for a in (answers + [0] * 5)[:5]]
 
 
+CSV_HEADER = (
+    "date,peak_pain,headache_hours,aura,nausea,vomiting,photophobia,phonophobia,unilateral,"
+    "pulsating,aggravated_by_activity,acute_medications,disability,notes\r\n"
+)
+
+
+def _csv_import(case: Any) -> None:
+    # A CSV import needs its header line (a schema of `text/csv` cannot say what it holds).
+    if case.operation.path.endswith("/diary/import") and _positive(case, ParameterLocation.BODY):
+        if not isinstance(case.body, str) or not case.body.startswith("date,"):
+            case.body = CSV_HEADER
+
+
 def _completed_on(case: Any) -> None:
     if isinstance(case.body, dict) and "completed_on" in case.body and _positive(case, ParameterLocation.BODY):
         case.body["completed_on"] = _not_after_today(case.body["completed_on"])
@@ -144,8 +157,9 @@ def _range(case: Any) -> None:
     last = end or _today()
     if start > last:
         start = last
-    # The range report's calendar fits one page: at most 366 days after `from`.
-    longest = 367 if case.operation.path.endswith("/report") else MAX_RANGE_DAYS
+    # The range report's calendar fits one page: at most 366 days after `from` (365 here, since
+    # "today" is the patient's, which may be a day ahead of UTC).
+    longest = 365 if case.operation.path.endswith("/report") else MAX_RANGE_DAYS
     if (last - start).days >= longest:
         start = last - dt.timedelta(days=longest - 1)
     case.query["from"] = start.isoformat()
@@ -192,6 +206,7 @@ def map_case(context: Any, case: Any) -> Any:
     _cursor(case)
     _completed_on(case)
     _questionnaire(case)
+    _csv_import(case)
     _range(case)
     _treatment_times(case)
     _timezone(case)
