@@ -14,6 +14,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod router;
+pub mod service;
 pub mod state;
 pub mod store;
 

@@ -5,6 +5,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::ServiceUnavailable;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -35,7 +36,8 @@ pub(crate) async fn live() -> Json<HealthStatus> {
 ///
 /// 200 when the database answers; 503 otherwise.
 #[utoipa::path(get, path = "/health/ready", tag = "health", operation_id = "getReadiness",
-    responses((status = 200, description = "Ready", body = HealthStatus)))]
+    responses((status = 200, description = "Ready", body = HealthStatus),
+        (status = 503, response = ServiceUnavailable)))]
 pub(crate) async fn ready(State(state): State<AppState>) -> ApiResult<Json<HealthStatus>> {
     state.store.ping().await.map_err(|e| {
         tracing::warn!(error = %e, "readiness: database unavailable");

@@ -9,6 +9,7 @@ mod authorization;
 mod care_team;
 mod diary;
 mod group_commit;
+mod migrations;
 mod openapi;
 mod outcomes;
 mod server;

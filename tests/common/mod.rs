@@ -9,6 +9,7 @@ use axum::Router;
 use http_body_util::BodyExt;
 use migraine_diary::auth::password::hash_blocking;
 use migraine_diary::config::{AuthSettings, DatabaseArgs};
+use migraine_diary::domain::TimeZone;
 use migraine_diary::store::users::{self, NewUser};
 use migraine_diary::store::Store;
 use migraine_diary::{app, AppState};
@@ -85,7 +86,7 @@ pub struct Actor {
 }
 
 /// Where a fresh database lives.
-async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
+pub async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
     if let Ok(base) = std::env::var("TEST_POSTGRES_URL") {
         if !base.is_empty() {
             let name = format!("md_test_{}", Uuid::new_v4().simple());
@@ -249,9 +250,10 @@ impl TestApp {
             NewUser {
                 email: email.to_owned(),
                 password_hash: hash_blocking(PASSWORD).expect("hash"),
-                role: role.to_owned(),
+                role: serde_json::from_value(serde_json::Value::String(role.to_owned()))
+                    .expect("a role"),
                 display_name: Some(format!("Dr {email}")),
-                timezone: "UTC".into(),
+                timezone: TimeZone::UTC,
             },
         )
         .await
