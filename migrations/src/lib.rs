@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_init;
 mod m20261201_000001_typed_columns;
+mod m20261201_500001_day_class;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_init::Migration),
             Box::new(m20261201_000001_typed_columns::Migration),
+            Box::new(m20261201_500001_day_class::Migration),
         ]
     }
 }

@@ -116,8 +116,12 @@ impl Store {
         Ok(store)
     }
 
+    /// Applies pending migrations, then classifies diary days written before `day_class`
+    /// existed (the rules are the application's; see the migration `m20261201_500001`).
     pub async fn migrate(&self) -> Result<(), DbErr> {
-        Migrator::up(&self.db, None).await
+        Migrator::up(&self.db, None).await?;
+        diary::classify_unclassified(self).await?;
+        Ok(())
     }
 
     pub fn backend(&self) -> DbBackend {

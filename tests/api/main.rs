@@ -7,6 +7,7 @@ mod common;
 mod accounts;
 mod authorization;
 mod care_team;
+mod day_class;
 mod diary;
 mod group_commit;
 mod migrations;
