@@ -10,8 +10,8 @@ use crate::domain::range::add_days;
 use crate::domain::{
     day_classes, outcome_of_windows, overlapping_treatments, pool_outcomes, split_periods,
     treatment_day, treatment_outcome, CohortOutcome, DateRange, DayClass, PatientId, Period,
-    TimeZone, TreatmentId, TreatmentKind, TreatmentOutcome, TreatmentWindows, UserId,
-    WindowStats, WindowTally,
+    TimeZone, TreatmentId, TreatmentKind, TreatmentOutcome, TreatmentWindows, UserId, WindowStats,
+    WindowTally,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::store::treatments::StoredTreatment;
