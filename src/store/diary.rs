@@ -462,7 +462,7 @@ pub async fn window_tallies(
     let backend = db.get_database_backend();
     let overuse = crate::domain::window::overuse_class_bits();
     let bit = |column: &str, mask: u16| {
-        format!("SUM(CASE WHEN d.{column} & {mask} <> 0 THEN 1 ELSE 0 END)")
+        format!("COALESCE(SUM(CASE WHEN d.{column} & {mask} <> 0 THEN 1 ELSE 0 END), 0)")
     };
     let mut sums = vec![
         "COUNT(*)".to_owned(),
@@ -477,7 +477,7 @@ pub async fn window_tallies(
         ),
         bit("day_class", Classification::HEADACHE_FREE.into()),
         format!(
-            "SUM(CASE WHEN d.day_class & {} <> 0 THEN d.peak_pain ELSE 0 END)",
+            "COALESCE(SUM(CASE WHEN d.day_class & {} <> 0 THEN d.peak_pain ELSE 0 END), 0)",
             Classification::HEADACHE
         ),
         bit("medication_class_flags", overuse),
@@ -512,14 +512,27 @@ pub async fn window_tallies(
             values.push(sea_orm::Value::from(*from));
             values.push(sea_orm::Value::from(*to));
         }
-        let sql = format!(
-            "WITH w (k, patient_id, d_from, d_to) AS (VALUES {}) \
-             SELECT w.k AS k, {select} FROM w \
-             JOIN diary_entries d ON d.patient_id = w.patient_id \
-               AND d.entry_date BETWEEN w.d_from AND w.d_to \
-             GROUP BY w.k",
-            rows.join(", ")
-        );
+        // Either way one index range read per window. PostgreSQL would hash-join the window
+        // list against the whole table, so there each window is its own LATERAL subquery;
+        // SQLite has no LATERAL and plans the join as index searches by itself.
+        let sql = match backend {
+            DbBackend::Postgres => format!(
+                "WITH w (k, patient_id, d_from, d_to) AS (VALUES {}) \
+                 SELECT w.k AS k, s.* FROM w CROSS JOIN LATERAL ( \
+                   SELECT {select} FROM diary_entries d \
+                   WHERE d.patient_id = w.patient_id \
+                     AND d.entry_date BETWEEN w.d_from AND w.d_to) s",
+                rows.join(", ")
+            ),
+            _ => format!(
+                "WITH w (k, patient_id, d_from, d_to) AS (VALUES {}) \
+                 SELECT w.k AS k, {select} FROM w \
+                 JOIN diary_entries d ON d.patient_id = w.patient_id \
+                   AND d.entry_date BETWEEN w.d_from AND w.d_to \
+                 GROUP BY w.k",
+                rows.join(", ")
+            ),
+        };
         let result = db
             .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
             .await?;
