@@ -70,8 +70,8 @@ pub fn sqlite_path(url: &str) -> Option<PathBuf> {
     Some(PathBuf::from(path))
 }
 
-/// Options of `serve`.
-#[derive(Args, Clone, Debug)]
+/// Options of `serve`. `Debug` hides `jwt_secret`.
+#[derive(Args, Clone)]
 pub struct ServeArgs {
     #[command(flatten)]
     pub database: DatabaseArgs,
@@ -92,12 +92,25 @@ pub struct ServeArgs {
     /// Lifetime of a refresh token, in days.
     #[arg(long, env = "REFRESH_TOKEN_TTL_DAYS", default_value_t = 30)]
     pub refresh_token_ttl_days: u64,
+    /// Earlier signing secrets, comma-separated: tokens they signed still verify (key rotation).
+    /// Keep one here for at least the access-token lifetime after replacing `JWT_SECRET`.
+    #[arg(
+        long,
+        env = "JWT_PREVIOUS_SECRETS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub jwt_previous_secrets: Vec<String>,
+    #[command(flatten)]
+    pub mail: crate::mail::MailArgs,
 }
 
 /// Settings the running API needs, resolved and validated.
 #[derive(Clone)]
 pub struct AuthSettings {
     pub jwt_secret: Vec<u8>,
+    /// Secrets that verify but no longer sign.
+    pub previous_jwt_secrets: Vec<Vec<u8>>,
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_days: u64,
 }
@@ -117,6 +130,7 @@ impl AuthSettings {
     pub fn with_secret(secret: Vec<u8>) -> Self {
         Self {
             jwt_secret: secret,
+            previous_jwt_secrets: Vec::new(),
             access_token_ttl_secs: 900,
             refresh_token_ttl_days: 30,
         }
@@ -136,6 +150,22 @@ pub enum ConfigError {
     KeyFileTooShort(PathBuf),
     #[error("{0} must be positive")]
     NotPositive(&'static str),
+}
+
+impl std::fmt::Debug for ServeArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeArgs")
+            .field("database", &self.database)
+            .field("bind", &self.bind)
+            .field(
+                "jwt_secret",
+                &self.jwt_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("jwt_key_file", &self.jwt_key_file)
+            .field("access_token_ttl_secs", &self.access_token_ttl_secs)
+            .field("refresh_token_ttl_days", &self.refresh_token_ttl_days)
+            .finish()
+    }
 }
 
 impl ServeArgs {
@@ -171,9 +201,23 @@ impl ServeArgs {
                 (key, Some(file))
             }
         };
+        let previous = self
+            .jwt_previous_secrets
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                if s.len() < MIN_JWT_SECRET_BYTES {
+                    Err(ConfigError::SecretTooShort(s.len()))
+                } else {
+                    Ok(s.as_bytes().to_vec())
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok((
             AuthSettings {
                 jwt_secret: secret,
+                previous_jwt_secrets: previous,
                 access_token_ttl_secs: self.access_token_ttl_secs,
                 refresh_token_ttl_days: self.refresh_token_ttl_days,
             },
@@ -249,6 +293,20 @@ mod tests {
     }
 
     #[test]
+    fn serve_args_never_print_the_secret() {
+        use clap::Parser;
+        let cli = crate::cli::Cli::parse_from([
+            "migraine-diary",
+            "serve",
+            "--jwt-secret",
+            "a-secret-of-more-than-thirty-two-bytes",
+        ]);
+        let printed = format!("{cli:?}");
+        assert!(printed.contains("<redacted>"), "{printed}");
+        assert!(!printed.contains("a-secret-of"), "{printed}");
+    }
+
+    #[test]
     fn generated_key_is_reused_and_private() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub").join("k.key");
@@ -275,6 +333,8 @@ mod tests {
             jwt_key_file: None,
             access_token_ttl_secs: 900,
             refresh_token_ttl_days: 30,
+            jwt_previous_secrets: vec!["also-short".into()],
+            mail: Default::default(),
         };
         assert!(matches!(
             args.auth_settings(),

@@ -8,9 +8,15 @@
 //! transaction per writer and no gate.
 
 pub mod care;
+pub mod changes;
 pub mod diary;
+pub mod diary_batch;
 pub mod entities;
+pub mod erasure;
 mod group;
+pub mod password_resets;
+pub mod questionnaires;
+pub mod sessions;
 pub mod tokens;
 pub mod treatments;
 pub mod users;
