@@ -181,10 +181,7 @@ async fn a_corrupt_row_is_an_error_not_a_headache_free_day() {
         .unwrap();
     // The columns today's entity reads that the first schema lacks, so that the read below
     // fails on the value, not on the schema.
-    for column in [
-        "change_seq BIGINT NOT NULL DEFAULT 0",
-        "day_class SMALLINT",
-    ] {
+    for column in ["change_seq BIGINT NOT NULL DEFAULT 0", "day_class SMALLINT"] {
         db.execute_unprepared(&format!("ALTER TABLE diary_entries ADD COLUMN {column}"))
             .await
             .unwrap();
