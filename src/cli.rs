@@ -135,16 +135,17 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         Some(path) => tracing::info!(key_file = %path.display(), "token signing key loaded"),
         None => tracing::info!("token signing key from JWT_SECRET"),
     }
-    let state = AppState::new(store, &auth).map_err(|e| e.to_string())?;
+    let limits = args.limits.settings().map_err(|e| e.to_string())?;
+    let connections = args.connections.settings().map_err(|e| e.to_string())?;
+    let state = AppState::with_limits(store, &auth, limits).map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(&args.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!("listening on http://{local} (docs at http://{local}/docs)");
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| format!("server: {e}"))
+    tokio::spawn(crate::limits::maintain(state.clone()));
+    crate::server::serve(listener, app(state), connections, shutdown_signal()).await;
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -66,6 +66,8 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("rate limited")]
     TooManyRequests { retry_after_secs: u64 },
+    #[error("request timeout")]
+    RequestTimeout,
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -99,6 +101,7 @@ impl ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -116,6 +119,7 @@ impl ApiError {
             Self::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
             Self::Validation(_) => ("validation", "Validation failed"),
             Self::TooManyRequests { .. } => ("rate-limited", "Too many requests"),
+            Self::RequestTimeout => ("request-timeout", "Request took too long"),
             Self::Unavailable(_) => ("unavailable", "Service unavailable"),
             Self::Internal(_) => ("internal", "Internal server error"),
         }
@@ -145,6 +149,10 @@ impl ApiError {
             }
             Self::TooManyRequests { retry_after_secs } => (
                 format!("Too many attempts; retry after {retry_after_secs} s."),
+                None,
+            ),
+            Self::RequestTimeout => (
+                "The request was not received and answered in time.".into(),
                 None,
             ),
             Self::Internal(_) => ("An unexpected error occurred.".into(), None),

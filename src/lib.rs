@@ -12,10 +12,11 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod limits;
+pub mod server;
 pub mod store;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderName, HeaderValue, Request};
@@ -29,10 +30,10 @@ use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::password::PasswordHasher;
-use crate::auth::rate_limit::LoginLimiter;
 use crate::auth::tokens::TokenKeys;
 use crate::config::AuthSettings;
 use crate::error::ApiError;
+use crate::limits::{CallerLimiter, LimitSettings, Throttle};
 use crate::store::Store;
 
 /// Largest accepted request body: a full 400-day batch with long notes fits.
@@ -44,7 +45,12 @@ pub struct AppState {
     pub store: Store,
     pub tokens: Arc<TokenKeys>,
     pub hasher: PasswordHasher,
-    pub login_limiter: Arc<LoginLimiter>,
+    /// The budgets, and who is behind a trusted proxy.
+    pub limits: Arc<LimitSettings>,
+    /// Login, sign-up and reset budgets, counted in the database.
+    pub throttle: Throttle,
+    /// Request rate per authenticated caller.
+    pub caller_limit: Arc<CallerLimiter>,
     /// Admission for the reads that scale with a clinician's whole panel (patient list,
     /// cohort): one per core at a time. They are CPU-bound, so queueing the rest costs no
     /// throughput, and it bounds the memory that many concurrent ones would hold at once.
@@ -52,12 +58,27 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// State with the default limits.
     pub fn new(store: Store, auth: &AuthSettings) -> Result<Self, ApiError> {
+        Self::with_limits(store, auth, LimitSettings::default())
+    }
+
+    pub fn with_limits(
+        store: Store,
+        auth: &AuthSettings,
+        limits: LimitSettings,
+    ) -> Result<Self, ApiError> {
+        let limits = Arc::new(limits);
         Ok(Self {
+            throttle: Throttle::new(store.clone(), Arc::clone(&limits)),
+            caller_limit: Arc::new(CallerLimiter::new(
+                limits.caller_per_minute,
+                limits.caller_burst,
+            )),
+            limits,
             store,
             tokens: Arc::new(TokenKeys::new(auth)),
             hasher: PasswordHasher::new()?,
-            login_limiter: Arc::new(LoginLimiter::new(10, Duration::from_secs(15 * 60))),
             panel_reads: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),

@@ -1,8 +1,6 @@
 //! Accounts and sessions: sign-up, login, token refresh with rotation, logout, the caller's
 //! profile, and admin-created staff accounts.
 
-use std::time::Instant;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -16,11 +14,12 @@ use uuid::Uuid;
 use super::extract::ApiJson;
 use super::validate::{
     check_password, check_timezone, double_option, normalize_display_name, normalize_email,
-    Problems,
+    Problems, MAX_PASSWORD_CHARS,
 };
 use crate::auth::tokens::{digest, new_refresh_token};
 use crate::auth::{AuthUser, Role};
 use crate::error::{ApiError, ApiResult};
+use crate::limits::ClientAddr;
 use crate::store::users::{self, CreateUserError, NewUser, UserRow};
 use crate::store::{tokens, Store};
 use crate::AppState;
@@ -85,8 +84,25 @@ pub struct RegisterRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    /// The account's email; case and surrounding whitespace do not matter.
+    #[schema(max_length = 254)]
     pub email: String,
+    /// At most 256 characters.
+    #[schema(max_length = 256)]
     pub password: String,
+}
+
+/// The login's email, normalised; 422 for an input no account could have.
+fn login_email(req: &LoginRequest) -> ApiResult<String> {
+    let mut problems = Problems::new();
+    let email = normalize_email(&req.email, &mut problems);
+    problems.check(
+        req.password.chars().count() <= MAX_PASSWORD_CHARS,
+        "password",
+        "must be at most 256 characters",
+    );
+    problems.finish()?;
+    Ok(email)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -212,12 +228,14 @@ pub async fn create_account(
 
 /// Register a patient
 ///
-/// Creates a patient account. Log in afterwards to get tokens.
+/// Creates a patient account. Log in afterwards to get tokens. Sign-ups per client address are
+/// limited (`--registrations-per-client`); beyond that, 429 with `Retry-After`.
 #[utoipa::path(post, path = "/v1/auth/register", tag = "auth", operation_id = "registerPatient",
     request_body = RegisterRequest,
     responses((status = 201, description = "Account created", body = User)))]
 async fn register(
     State(state): State<AppState>,
+    client: ClientAddr,
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
     let d = draft(
@@ -227,6 +245,7 @@ async fn register(
         req.timezone,
         |_| {},
     )?;
+    state.throttle.register(client.0).await?;
     let row = create_account(
         &state,
         d.email,
@@ -276,31 +295,28 @@ async fn issue_pair(
 
 /// Log in
 ///
-/// Trades email and password for a `TokenPair`. After 10 failed attempts for one email within
-/// 15 minutes, further attempts get 429 with `Retry-After`.
+/// Trades email and password for a `TokenPair`. Failed attempts are limited per account and
+/// client address (default 10 in 15 minutes), per client address over all accounts, and per
+/// account from anywhere (a far higher ceiling, so that nobody can lock the owner out); beyond a
+/// limit, 429 with `Retry-After`. Every attempt is counted before the password is checked.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", operation_id = "login",
     request_body = LoginRequest,
     responses((status = 200, description = "Logged in", body = TokenPair)))]
 async fn login(
     State(state): State<AppState>,
+    client: ClientAddr,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<TokenPair>> {
-    let email = req.email.trim().to_lowercase();
-    state
-        .login_limiter
-        .check(&email, Instant::now())
-        .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
+    let email = login_email(&req)?;
+    let attempt = state.throttle.login_attempt(&email, client.0).await?;
     let user = users::find_by_email(&state.store.db, &email).await?;
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let ok = state.hasher.verify(req.password, hash).await?;
     let user = match user {
         Some(u) if ok => u,
-        _ => {
-            state.login_limiter.record_failure(&email, Instant::now());
-            return Err(ApiError::Unauthorized("Invalid email or password.".into()));
-        }
+        _ => return Err(ApiError::Unauthorized("Invalid email or password.".into())),
     };
-    state.login_limiter.record_success(&email);
+    state.throttle.login_succeeded(attempt).await?;
     let role = Role::parse(&user.role).ok_or_else(|| ApiError::internal("unknown role"))?;
     let pair = issue_pair(&state, &state.store, user.id, role, Uuid::now_v7(), None).await?;
     Ok(Json(pair))

@@ -137,7 +137,7 @@ const PROBLEMS: &[(&str, &str, &str)] = &[
     (
         "429",
         "TooManyRequests",
-        "Too many attempts; wait `Retry-After` seconds.",
+        "Too many attempts or requests; wait `Retry-After` seconds.",
     ),
     (
         "500",
@@ -154,7 +154,8 @@ const PROBLEMS: &[(&str, &str, &str)] = &[
 /// Operation-specific statuses beyond those every operation of its kind gets.
 fn extra_statuses(operation_id: &str) -> &'static [&'static str] {
     match operation_id {
-        "registerPatient" | "createUser" | "linkClinician" => &["409"],
+        "registerPatient" => &["409", "429"],
+        "createUser" | "linkClinician" => &["409"],
         "upsertDiaryEntry" | "deleteDiaryEntry" => &["412"],
         "login" => &["401", "429"],
         "refreshTokens" => &["401"],
@@ -210,7 +211,8 @@ fn add_to_operation(operation: &mut Operation, has_path_param: bool) {
     }
     let mut statuses: Vec<&str> = vec!["400", "422", "500"];
     if secured {
-        statuses.extend(["401", "403"]);
+        // 429: the per-caller request rate.
+        statuses.extend(["401", "403", "429"]);
     }
     if has_path_param {
         statuses.push("404");

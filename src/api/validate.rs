@@ -6,6 +6,7 @@ use std::str::FromStr;
 use crate::error::{ApiError, FieldError};
 
 pub const MAX_DISPLAY_NAME_CHARS: usize = 100;
+pub const MAX_PASSWORD_CHARS: usize = 256;
 
 /// Collects the problems of one request.
 #[derive(Debug, Default)]

@@ -54,6 +54,7 @@ impl FromRequestParts<AppState> for AuthUser {
             .tokens
             .verify_access(token)
             .ok_or_else(|| ApiError::Unauthorized("Invalid or expired token.".into()))?;
+        state.caller_limit.check(claims.sub)?;
         Ok(Self {
             id: claims.sub,
             role: claims.role,

@@ -4,7 +4,6 @@
 pub mod access;
 pub mod extract;
 pub mod password;
-pub mod rate_limit;
 pub mod tokens;
 
 use serde::{Deserialize, Serialize};

@@ -8,6 +8,7 @@
 pub mod care;
 pub mod diary;
 pub mod entities;
+pub mod throttle;
 pub mod tokens;
 pub mod treatments;
 pub mod users;

@@ -8,6 +8,7 @@ mod accounts;
 mod authorization;
 mod care_team;
 mod diary;
+mod limits;
 mod openapi;
 mod outcomes;
 mod server;

@@ -3,12 +3,16 @@
 
 #![allow(dead_code)]
 
+use std::net::SocketAddr;
+
 use axum::body::Body;
+use axum::extract::connect_info::{ConnectInfo, MockConnectInfo};
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use migraine_diary::auth::password::hash_blocking;
 use migraine_diary::config::{AuthSettings, DatabaseArgs};
+use migraine_diary::limits::LimitSettings;
 use migraine_diary::store::users::{self, NewUser};
 use migraine_diary::store::Store;
 use migraine_diary::{app, AppState};
@@ -19,6 +23,8 @@ use uuid::Uuid;
 
 pub const PASSWORD: &str = "correct horse battery";
 pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret-0123";
+/// The peer of every request that does not name one ([`TestApp::send_from`]).
+pub const DEFAULT_PEER: ([u8; 4], u16) = ([192, 0, 2, 1], 40000);
 
 pub struct TestApp {
     pub router: Router,
@@ -125,14 +131,20 @@ fn replace_database(url: &str, name: &str) -> String {
 
 impl TestApp {
     pub async fn new() -> Self {
+        Self::with_limits(LimitSettings::default()).await
+    }
+
+    /// The app with other budgets than the defaults.
+    pub async fn with_limits(limits: LimitSettings) -> Self {
         let (database_url, dir) = fresh_database().await;
         let store = Store::connect_and_migrate(&DatabaseArgs::for_url(database_url.clone()))
             .await
             .expect("database");
         let state =
-            AppState::new(store, &AuthSettings::with_secret(SECRET.to_vec())).expect("state");
+            AppState::with_limits(store, &AuthSettings::with_secret(SECRET.to_vec()), limits)
+                .expect("state");
         Self {
-            router: app(state.clone()),
+            router: app(state.clone()).layer(MockConnectInfo(SocketAddr::from(DEFAULT_PEER))),
             state,
             database_url,
             _dir: dir,
@@ -144,31 +156,31 @@ impl TestApp {
     }
 
     pub async fn send(&self, request: Request<Body>) -> Resp {
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("infallible");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        send_to(self.router.clone(), request).await
+    }
+
+    /// Sends `request` as if it came from a socket whose peer is `peer`.
+    pub async fn send_from(&self, peer: SocketAddr, mut request: Request<Body>) -> Resp {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        self.send(request).await
+    }
+
+    /// A JSON call from `peer`.
+    pub async fn call_from(
+        &self,
+        peer: SocketAddr,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
+        let builder = Self::request(method, path, token, body.as_ref());
+        let body = match body {
+            Some(v) => Body::from(serde_json::to_vec(&v).expect("json")),
+            None => Body::empty(),
         };
-        Resp {
-            status,
-            headers,
-            body,
-        }
+        self.send_from(peer, builder.body(body).expect("request"))
+            .await
     }
 
     pub fn request(
@@ -280,6 +292,30 @@ impl TestApp {
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+}
+
+/// Sends `request` to `router` (for tests that fire many requests at once).
+pub async fn send_to(router: Router, request: Request<Body>) -> Resp {
+    let response = router.oneshot(request).await.expect("infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+    };
+    Resp {
+        status,
+        headers,
+        body,
     }
 }
 
