@@ -212,8 +212,8 @@ impl LimitArgs {
 pub struct ConnectionArgs {
     /// Open connections at most; further clients wait in the listen backlog until one closes.
     /// Lowered at start to fit the process's file-descriptor limit.
-    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 1024)]
-    pub max_connections: usize,
+    #[arg(long, env = "MAX_OPEN_CONNECTIONS", default_value_t = 1024)]
+    pub max_open_connections: usize,
     /// Requests handled at once at most; further requests wait for a turn.
     #[arg(long, env = "MAX_CONCURRENT_REQUESTS", default_value_t = 256)]
     pub max_concurrent_requests: usize,
@@ -237,7 +237,7 @@ pub struct ConnectionArgs {
 impl Default for ConnectionArgs {
     fn default() -> Self {
         Self {
-            max_connections: 1024,
+            max_open_connections: 1024,
             max_concurrent_requests: 256,
             header_read_timeout_secs: 10,
             request_timeout_secs: 30,
@@ -250,7 +250,7 @@ impl Default for ConnectionArgs {
 /// Connection settings, validated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConnectionSettings {
-    pub max_connections: usize,
+    pub max_open_connections: usize,
     pub max_concurrent_requests: usize,
     pub header_read_timeout: Duration,
     pub request_timeout: Duration,
@@ -261,7 +261,7 @@ pub struct ConnectionSettings {
 impl ConnectionArgs {
     pub fn settings(&self) -> Result<ConnectionSettings, ConfigError> {
         for (value, name) in [
-            (self.max_connections as u64, "MAX_CONNECTIONS"),
+            (self.max_open_connections as u64, "MAX_OPEN_CONNECTIONS"),
             (
                 self.max_concurrent_requests as u64,
                 "MAX_CONCURRENT_REQUESTS",
@@ -275,7 +275,7 @@ impl ConnectionArgs {
             }
         }
         Ok(ConnectionSettings {
-            max_connections: self.max_connections,
+            max_open_connections: self.max_open_connections,
             max_concurrent_requests: self.max_concurrent_requests,
             header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
             request_timeout: Duration::from_secs(self.request_timeout_secs),

@@ -87,10 +87,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     let app = bounded(app, &settings);
-    let max_connections = fitted_max_connections(settings.max_connections);
-    if max_connections < settings.max_connections {
+    let max_connections = fitted_max_connections(settings.max_open_connections);
+    if max_connections < settings.max_open_connections {
         tracing::warn!(
-            configured = settings.max_connections,
+            configured = settings.max_open_connections,
             max_connections,
             "connection cap lowered to fit the file-descriptor limit"
         );

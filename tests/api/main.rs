@@ -7,6 +7,7 @@ mod common;
 mod accounts;
 mod authorization;
 mod care_team;
+mod connections;
 mod diary;
 mod limits;
 mod openapi;
