@@ -13,6 +13,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod limits;
+pub mod request_id;
 pub mod server;
 pub mod store;
 
@@ -155,4 +156,5 @@ pub fn app(state: AppState) -> Router {
             }),
         )
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .layer(axum::middleware::map_request(request_id::drop_unsafe))
 }

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::extract::ApiJson;
 use super::validate::{
     check_password, check_timezone, double_option, normalize_display_name, normalize_email,
-    Problems, MAX_PASSWORD_CHARS,
+    Problems, MAX_PASSWORD_CHARS, MAX_TOKEN_CHARS,
 };
 use crate::auth::tokens::{digest, new_refresh_token};
 use crate::auth::{AuthUser, Role};
@@ -69,6 +69,7 @@ impl User {
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     /// A valid address; stored lower-case; must not be registered yet.
+    #[schema(max_length = 254)]
     pub email: String,
     /// 8–256 characters, no composition rules (NIST SP 800-63B).
     #[schema(min_length = 8, max_length = 256)]
@@ -78,6 +79,7 @@ pub struct RegisterRequest {
     #[schema(value_type = Option<String>, max_length = 100)]
     pub display_name: Option<String>,
     /// IANA time zone of the patient, e.g. `America/Chicago`.
+    #[schema(max_length = 64)]
     pub timezone: String,
 }
 
@@ -109,7 +111,22 @@ fn login_email(req: &LoginRequest) -> ApiResult<String> {
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     /// The refresh token of the last `TokenPair`.
+    #[schema(max_length = 256)]
     pub refresh_token: String,
+}
+
+impl RefreshRequest {
+    /// 422 for a string no refresh token could be.
+    fn checked(self) -> ApiResult<Self> {
+        let mut problems = Problems::new();
+        problems.check(
+            self.refresh_token.chars().count() <= MAX_TOKEN_CHARS,
+            "refresh_token",
+            "must be at most 256 characters",
+        );
+        problems.finish()?;
+        Ok(self)
+    }
 }
 
 /// Always `Bearer`.
@@ -141,7 +158,7 @@ pub struct UpdateMeRequest {
     pub display_name: Option<Option<String>>,
     /// New IANA time zone. Past diary dates keep their dates; treatment days are recomputed in it.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 64)]
     pub timezone: Option<String>,
 }
 
@@ -149,6 +166,8 @@ pub struct UpdateMeRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
+    /// A valid address; stored lower-case; must not be registered yet.
+    #[schema(max_length = 254)]
     pub email: String,
     /// 8–256 characters.
     #[schema(min_length = 8, max_length = 256)]
@@ -160,7 +179,7 @@ pub struct CreateUserRequest {
     pub display_name: Option<String>,
     /// IANA time zone (default `UTC`).
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 64)]
     pub timezone: Option<String>,
 }
 
@@ -337,6 +356,7 @@ async fn refresh(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> ApiResult<Json<TokenPair>> {
+    let req = req.checked()?;
     let txn = state.store.begin_write().await?;
     let Some(token) = tokens::find_by_hash(&*txn, &digest(&req.refresh_token)).await? else {
         return Err(invalid_refresh());
@@ -377,6 +397,7 @@ async fn logout(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> ApiResult<StatusCode> {
+    let req = req.checked()?;
     if let Some(token) = tokens::find_by_hash(&state.store.db, &digest(&req.refresh_token)).await? {
         let txn = state.store.begin_write().await?;
         tokens::revoke_family(&*txn, token.family_id).await?;

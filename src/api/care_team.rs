@@ -66,6 +66,7 @@ pub struct LinkedClinicianList {
 #[serde(deny_unknown_fields)]
 pub struct RedeemInviteRequest {
     /// The invite code the clinician gave the patient.
+    #[schema(max_length = 64)]
     pub code: String,
 }
 
@@ -153,6 +154,12 @@ async fn link_clinician(
     ApiJson(req): ApiJson<RedeemInviteRequest>,
 ) -> ApiResult<(StatusCode, Json<LinkedClinician>)> {
     caller.require(Role::Patient)?;
+    if req.code.len() > 64 {
+        return Err(ApiError::validation(
+            "code",
+            "must be at most 64 characters",
+        ));
+    }
     let code_hash = digest(&canonical_code(&req.code));
     let txn = state.store.begin_write().await?;
     let invite = care::find_invite(&*txn, &code_hash)

@@ -7,6 +7,16 @@ use crate::error::{ApiError, FieldError};
 
 pub const MAX_DISPLAY_NAME_CHARS: usize = 100;
 pub const MAX_PASSWORD_CHARS: usize = 256;
+/// IANA names are at most about 30 characters; anything longer is not one.
+pub const MAX_TIMEZONE_CHARS: usize = 64;
+/// Refresh tokens are 43 characters; the limit only keeps junk out.
+pub const MAX_TOKEN_CHARS: usize = 256;
+
+/// Characters that reorder how text around them is displayed (bidi embeddings, overrides,
+/// isolates and marks): in a name they can make "Dr Kim" read as something else.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
 
 /// Collects the problems of one request.
 #[derive(Debug, Default)]
@@ -68,7 +78,7 @@ pub fn check_password(password: &str, problems: &mut Problems) {
 
 pub fn check_timezone(tz: &str, field: &str, problems: &mut Problems) {
     problems.check(
-        chrono_tz::Tz::from_str(tz).is_ok(),
+        tz.len() <= MAX_TIMEZONE_CHARS && chrono_tz::Tz::from_str(tz).is_ok(),
         field,
         "must be an IANA time zone name such as `Europe/Berlin`",
     );
@@ -86,6 +96,11 @@ pub fn normalize_display_name(raw: Option<String>, problems: &mut Problems) -> O
         !name.chars().any(char::is_control),
         "display_name",
         "must not contain control characters",
+    );
+    problems.check(
+        !name.chars().any(is_bidi_control),
+        "display_name",
+        "must not contain bidirectional control characters (U+202A–U+202E, U+2066–U+2069, marks)",
     );
     Some(name)
 }
@@ -188,6 +203,27 @@ mod tests {
         check_password("1234567", &mut p);
         check_password(&"x".repeat(257), &mut p);
         assert_eq!(p.0.len(), 2);
+    }
+
+    #[test]
+    fn names_with_bidi_controls_are_refused() {
+        for bad in [
+            "Dr \u{202E}miK",
+            "a\u{2066}b\u{2069}",
+            "x\u{200F}y",
+            "\u{202A}z",
+        ] {
+            let mut p = Problems::new();
+            normalize_display_name(Some(bad.into()), &mut p);
+            assert_eq!(p.0.len(), 1, "{bad:?}");
+            assert_eq!(p.0[0].field, "display_name");
+        }
+        let mut p = Problems::new();
+        assert_eq!(
+            normalize_display_name(Some(" Ana López شريف ".into()), &mut p).as_deref(),
+            Some("Ana López شريف")
+        );
+        assert!(p.0.is_empty());
     }
 
     #[test]

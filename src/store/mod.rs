@@ -89,6 +89,10 @@ impl Store {
                     .pragma("cache_size", "-2048")
             });
         }
+        if let Some(path) = args.sqlite_path() {
+            private_sqlite_files(&path)
+                .map_err(|e| DbErr::Custom(format!("{}: {e}", path.display())))?;
+        }
         let db = Database::connect(options).await?;
         let write_gate =
             (db.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
@@ -129,6 +133,43 @@ impl Store {
     pub async fn ping(&self) -> Result<(), DbErr> {
         self.db.ping().await
     }
+}
+
+/// Health data: the database file is created readable by its owner only (0600), before SQLite
+/// opens it, and SQLite gives its `-wal` and `-shm` files the mode of the database file. Files
+/// left readable by an earlier version are tightened.
+fn private_sqlite_files(path: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            let file = std::path::PathBuf::from(name);
+            match std::fs::metadata(&file) {
+                Ok(meta) if meta.permissions().mode() & 0o077 != 0 => {
+                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+                }
+                _ => {}
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// The current instant at the precision every backend stores (microseconds), so that what a

@@ -9,6 +9,7 @@ mod authorization;
 mod care_team;
 mod connections;
 mod diary;
+mod hardening;
 mod limits;
 mod openapi;
 mod outcomes;
