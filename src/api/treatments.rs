@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{paginate, PageParams};
 use super::validate::{check_required_text, check_text, double_option, Problems};
-use crate::auth::{require_patient_access, Access, AuthUser};
+use crate::auth::{require_patient_access, require_treatment_change, Access, AuthUser};
 use crate::domain::treatment_day;
 use crate::error::{ApiError, ApiResult};
 use crate::store::treatments::{self, TreatmentContent, TreatmentRow};
@@ -167,6 +167,8 @@ pub struct Treatment {
     pub adverse_events: Vec<String>,
     /// The user (patient or clinician) who recorded it.
     pub recorded_by: Uuid,
+    /// The user who last changed it (`recorded_by` until it is changed).
+    pub updated_by: Uuid,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -204,6 +206,7 @@ impl Treatment {
             notes: row.notes,
             adverse_events,
             recorded_by: row.recorded_by,
+            updated_by: row.updated_by.unwrap_or(row.recorded_by),
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -360,6 +363,9 @@ async fn get_treatment(
 }
 
 /// Change a treatment
+///
+/// A patient may change only the treatments they recorded (403 for a clinician's record); a
+/// linked clinician any of the patient's. `updated_by` becomes the caller.
 #[utoipa::path(patch, path = "/v1/patients/{patient_id}/treatments/{treatment_id}", tag = "treatments", operation_id = "updateTreatment",
     security(("bearer" = [])),
     params(("patient_id" = Uuid, Path, description = "The patient"),
@@ -383,6 +389,7 @@ async fn update_treatment(
     let current = treatments::get(&*txn, patient_id, treatment_id)
         .await?
         .ok_or_else(not_found)?;
+    require_treatment_change(caller, current.recorded_by)?;
     let current_events: Vec<String> =
         serde_json::from_str(&current.adverse_events).map_err(ApiError::internal)?;
     let merged = TreatmentInput {
@@ -400,12 +407,15 @@ async fn update_treatment(
         adverse_events: patch.adverse_events.unwrap_or(current_events),
     };
     let content = validate(merged)?;
-    let row = treatments::update(&*txn, current, content).await?;
+    let row = treatments::update(&*txn, current, content, caller.id).await?;
     txn.commit().await?;
     Ok(Json(Treatment::from_row(row, patient_tz(&patient))?))
 }
 
 /// Delete a treatment
+///
+/// A patient may delete only the treatments they recorded (403 for a clinician's record); a
+/// linked clinician any of the patient's.
 #[utoipa::path(delete, path = "/v1/patients/{patient_id}/treatments/{treatment_id}", tag = "treatments", operation_id = "deleteTreatment",
     security(("bearer" = [])),
     params(("patient_id" = Uuid, Path, description = "The patient"),
@@ -424,6 +434,10 @@ async fn delete_treatment(
     )
     .await?;
     let txn = state.store.begin_write().await?;
+    let current = treatments::get(&*txn, patient_id, treatment_id)
+        .await?
+        .ok_or_else(not_found)?;
+    require_treatment_change(caller, current.recorded_by)?;
     if !treatments::delete(&*txn, patient_id, treatment_id).await? {
         return Err(not_found());
     }

@@ -9,7 +9,7 @@ pub mod tokens;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use access::{require_patient_access, Access};
+pub use access::{require_patient_access, require_treatment_change, Access};
 pub use extract::AuthUser;
 
 /// What an account may do.

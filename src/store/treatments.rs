@@ -43,6 +43,7 @@ pub async fn insert(
         notes: Set(content.notes),
         adverse_events: Set(content.adverse_events_json),
         recorded_by: Set(recorded_by),
+        updated_by: Set(Some(recorded_by)),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -65,6 +66,7 @@ pub async fn update(
     db: &impl ConnectionTrait,
     current: TreatmentRow,
     content: TreatmentContent,
+    updated_by: Uuid,
 ) -> Result<TreatmentRow, sea_orm::DbErr> {
     let mut active: treatment::ActiveModel = current.into();
     active.kind = Set(content.kind);
@@ -76,6 +78,7 @@ pub async fn update(
     active.notes = Set(content.notes);
     active.adverse_events = Set(content.adverse_events_json);
     active.updated_at = Set(super::now());
+    active.updated_by = Set(Some(updated_by));
     active.update(db).await
 }
 

@@ -18,6 +18,9 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub adverse_events: String,
     pub recorded_by: Uuid,
+    /// Who last changed it (null only in rows from before the column existed, none after the
+    /// migration that added it).
+    pub updated_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
