@@ -75,27 +75,23 @@ pub async fn hit(
 
 /// Takes one hit back (a login that turned out to be the owner's).
 pub async fn refund(db: &impl ConnectionTrait, bucket: &str) -> Result<(), DbErr> {
-    let backend = db.get_database_backend();
-    let sql = format!(
-        "UPDATE throttle_counters SET hits = hits - 1 WHERE bucket = {} AND hits > 0",
-        ph(backend, 1)
-    );
-    db.execute_raw(Statement::from_sql_and_values(
-        backend,
-        sql,
-        [bucket.into()],
-    ))
-    .await?;
-    Ok(())
+    on_bucket(
+        db,
+        "UPDATE throttle_counters SET hits = hits - 1 WHERE hits > 0 AND bucket = ",
+        bucket,
+    )
+    .await
 }
 
 /// Forgets a bucket.
 pub async fn clear(db: &impl ConnectionTrait, bucket: &str) -> Result<(), DbErr> {
+    on_bucket(db, "DELETE FROM throttle_counters WHERE bucket = ", bucket).await
+}
+
+/// Runs `sql` (ending in `bucket = `) for one bucket.
+async fn on_bucket(db: &impl ConnectionTrait, sql: &str, bucket: &str) -> Result<(), DbErr> {
     let backend = db.get_database_backend();
-    let sql = format!(
-        "DELETE FROM throttle_counters WHERE bucket = {}",
-        ph(backend, 1)
-    );
+    let sql = format!("{sql}{}", ph(backend, 1));
     db.execute_raw(Statement::from_sql_and_values(
         backend,
         sql,

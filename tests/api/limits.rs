@@ -30,6 +30,14 @@ fn credentials(email: &str, password: &str) -> Option<Value> {
     Some(json!({"email": email, "password": password}))
 }
 
+/// A login request from the socket peer `from`.
+fn login_request(from: &str, email: &str, password: &str) -> Request<Body> {
+    let mut request =
+        TestApp::json_request("POST", "/v1/auth/login", None, credentials(email, password));
+    request.extensions_mut().insert(ConnectInfo(peer(from)));
+    request
+}
+
 async fn login_from(app: &TestApp, from: &str, email: &str, password: &str) -> Resp {
     app.call_from(
         peer(from),
@@ -162,15 +170,7 @@ async fn a_burst_of_concurrent_guesses_gets_exactly_the_budget_of_password_check
     let mut burst = tokio::task::JoinSet::new();
     for i in 0..40 {
         let password = if i == 20 { PASSWORD } else { "wrong password" };
-        let mut request = Request::post("/v1/auth/login")
-            .header("content-type", "application/json")
-            .body(Body::from(
-                json!({"email": "ana@example.org", "password": password}).to_string(),
-            ))
-            .unwrap();
-        request
-            .extensions_mut()
-            .insert(ConnectInfo(peer("198.51.100.9")));
+        let request = login_request("198.51.100.9", "ana@example.org", password);
         burst.spawn(send_to(app.router.clone(), request));
     }
     let mut tried = 0;
@@ -266,14 +266,11 @@ async fn forwarded_for_counts_only_behind_a_trusted_proxy() {
     .await;
     app.patient("ana@example.org", "UTC").await;
     let via = |from: &str, forwarded: &str, password: &str| {
-        let request = Request::post("/v1/auth/login")
-            .header("content-type", "application/json")
-            .header("x-forwarded-for", forwarded)
-            .body(Body::from(
-                json!({"email": "ana@example.org", "password": password}).to_string(),
-            ))
-            .unwrap();
-        app.send_from(peer(from), request)
+        let mut request = login_request(from, "ana@example.org", password);
+        request
+            .headers_mut()
+            .insert("x-forwarded-for", forwarded.parse().unwrap());
+        app.send(request)
     };
     // Behind the proxy, each client has its own budget.
     via("10.0.0.1", "198.51.100.1", "guess")
@@ -328,16 +325,10 @@ async fn two_instances_on_one_database_spend_one_login_budget() {
         .unwrap();
     let other = migraine_diary::app(other);
     let attempt = |router: axum::Router| {
-        let mut request = Request::post("/v1/auth/login")
-            .header("content-type", "application/json")
-            .body(Body::from(
-                json!({"email": "ana@example.org", "password": "guess"}).to_string(),
-            ))
-            .unwrap();
-        request
-            .extensions_mut()
-            .insert(ConnectInfo(peer("198.51.100.9")));
-        send_to(router, request)
+        send_to(
+            router,
+            login_request("198.51.100.9", "ana@example.org", "guess"),
+        )
     };
     for router in [&app.router, &other, &app.router, &other] {
         attempt(router.clone()).await.assert_problem(401);

@@ -174,13 +174,23 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Resp {
+        self.send_from(peer, Self::json_request(method, path, token, body))
+            .await
+    }
+
+    /// A request with an optional bearer token and JSON body.
+    pub fn json_request(
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Request<Body> {
         let builder = Self::request(method, path, token, body.as_ref());
         let body = match body {
             Some(v) => Body::from(serde_json::to_vec(&v).expect("json")),
             None => Body::empty(),
         };
-        self.send_from(peer, builder.body(body).expect("request"))
-            .await
+        builder.body(body).expect("request")
     }
 
     pub fn request(
@@ -206,12 +216,8 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Resp {
-        let builder = Self::request(method, path, token, body.as_ref());
-        let body = match body {
-            Some(v) => Body::from(serde_json::to_vec(&v).expect("json")),
-            None => Body::empty(),
-        };
-        self.send(builder.body(body).expect("request")).await
+        self.send(Self::json_request(method, path, token, body))
+            .await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Resp {
