@@ -7,10 +7,11 @@
 //!   another patient exists); an admin: 403 (wrong role, reveals nothing).
 
 use sea_orm::ConnectionTrait;
-use uuid::Uuid;
 
 use super::{AuthUser, Role};
+use crate::domain::{PatientId, UserId};
 use crate::error::ApiError;
+use crate::store::users::Account;
 use crate::store::{care, users};
 
 /// What a route does with the patient's data.
@@ -32,16 +33,16 @@ pub fn patient_not_found() -> ApiError {
 pub async fn require_patient_access(
     db: &impl ConnectionTrait,
     caller: AuthUser,
-    patient_id: Uuid,
+    patient_id: PatientId,
     access: Access,
-) -> Result<users::UserRow, ApiError> {
+) -> Result<Account, ApiError> {
     match caller.role {
         Role::Admin => {
             return Err(ApiError::Forbidden(
                 "Administrators do not see health data.".into(),
             ))
         }
-        Role::Patient if caller.id != patient_id => return Err(patient_not_found()),
+        Role::Patient if caller.id != patient_id.into() => return Err(patient_not_found()),
         Role::Clinician => {
             if !care::is_linked(db, patient_id, caller.id).await? {
                 return Err(patient_not_found());
@@ -54,9 +55,9 @@ pub async fn require_patient_access(
         }
         Role::Patient => {}
     }
-    let patient = users::find_by_id(db, patient_id)
+    let patient = users::find_by_id(db, patient_id.into())
         .await?
-        .filter(|u| u.role == Role::Patient.as_str())
+        .filter(|u| u.role == Role::Patient)
         .ok_or_else(patient_not_found)?;
     Ok(patient)
 }
@@ -64,7 +65,7 @@ pub async fn require_patient_access(
 /// Whether `caller` may change or delete a treatment of a patient they may access (checked
 /// before): a patient only what they recorded themselves, so that a clinician's record (dose,
 /// kind) cannot be rewritten under the clinician's name; a linked clinician any of the patient's.
-pub fn may_change_treatment(caller: AuthUser, recorded_by: Uuid) -> bool {
+pub fn may_change_treatment(caller: AuthUser, recorded_by: UserId) -> bool {
     match caller.role {
         Role::Patient => caller.id == recorded_by,
         Role::Clinician => true,
@@ -73,7 +74,7 @@ pub fn may_change_treatment(caller: AuthUser, recorded_by: Uuid) -> bool {
 }
 
 /// 403 unless [`may_change_treatment`].
-pub fn require_treatment_change(caller: AuthUser, recorded_by: Uuid) -> Result<(), ApiError> {
+pub fn require_treatment_change(caller: AuthUser, recorded_by: UserId) -> Result<(), ApiError> {
     if may_change_treatment(caller, recorded_by) {
         Ok(())
     } else {
@@ -86,19 +87,20 @@ pub fn require_treatment_change(caller: AuthUser, recorded_by: Uuid) -> Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use uuid::Uuid;
 
     #[test]
     fn patients_change_only_their_own_records_and_clinicians_any() {
         let ana = AuthUser {
-            id: Uuid::now_v7(),
+            id: UserId(Uuid::now_v7()),
             role: Role::Patient,
         };
         let kim = AuthUser {
-            id: Uuid::now_v7(),
+            id: UserId(Uuid::now_v7()),
             role: Role::Clinician,
         };
         let lee = AuthUser {
-            id: Uuid::now_v7(),
+            id: UserId(Uuid::now_v7()),
             role: Role::Clinician,
         };
         assert!(may_change_treatment(ana, ana.id));
@@ -107,7 +109,7 @@ mod tests {
         assert!(may_change_treatment(lee, kim.id));
         assert!(may_change_treatment(kim, ana.id));
         let admin = AuthUser {
-            id: Uuid::now_v7(),
+            id: UserId(Uuid::now_v7()),
             role: Role::Admin,
         };
         assert!(!may_change_treatment(admin, admin.id));

@@ -3,16 +3,16 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use uuid::Uuid;
 
 use super::Role;
+use crate::domain::UserId;
 use crate::error::ApiError;
-use crate::AppState;
+use crate::state::AppState;
 
 /// The caller, from a valid access token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AuthUser {
-    pub id: Uuid,
+    pub id: UserId,
     pub role: Role,
 }
 
@@ -56,7 +56,7 @@ impl FromRequestParts<AppState> for AuthUser {
             .ok_or_else(|| ApiError::Unauthorized("Invalid or expired token.".into()))?;
         state.caller_limit.check(claims.sub)?;
         Ok(Self {
-            id: claims.sub,
+            id: UserId(claims.sub),
             role: claims.role,
         })
     }

@@ -11,6 +11,7 @@ mod connections;
 mod diary;
 mod hardening;
 mod limits;
+mod migrations;
 mod openapi;
 mod outcomes;
 mod server;

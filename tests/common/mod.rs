@@ -12,6 +12,7 @@ use axum::Router;
 use http_body_util::BodyExt;
 use migraine_diary::auth::password::hash_blocking;
 use migraine_diary::config::{AuthSettings, DatabaseArgs};
+use migraine_diary::domain::TimeZone;
 use migraine_diary::limits::LimitSettings;
 use migraine_diary::store::users::{self, NewUser};
 use migraine_diary::store::Store;
@@ -91,7 +92,7 @@ pub struct Actor {
 }
 
 /// Where a fresh database lives.
-async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
+pub async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
     if let Ok(base) = std::env::var("TEST_POSTGRES_URL") {
         if !base.is_empty() {
             let name = format!("md_test_{}", Uuid::new_v4().simple());
@@ -267,9 +268,10 @@ impl TestApp {
             NewUser {
                 email: email.to_owned(),
                 password_hash: hash_blocking(PASSWORD).expect("hash"),
-                role: role.to_owned(),
+                role: serde_json::from_value(serde_json::Value::String(role.to_owned()))
+                    .expect("a role"),
                 display_name: Some(format!("Dr {email}")),
-                timezone: "UTC".into(),
+                timezone: TimeZone::UTC,
             },
         )
         .await
@@ -301,6 +303,22 @@ impl TestApp {
     }
 }
 
+/// A diary day with headache features.
+pub fn migraine_day(pain: u8) -> Value {
+    json!({
+        "peak_pain": pain,
+        "headache_hours": 6,
+        "features": {"unilateral": true, "pulsating": true, "nausea": true},
+        "acute_medications": [{"name": "sumatriptan", "class": "triptan", "dose": "50 mg"}],
+        "disability": "moderate",
+        "notes": "woke up with it"
+    })
+}
+
+pub fn calm_day() -> Value {
+    json!({"peak_pain": 0})
+}
+
 /// Sends `request` to `router` (for tests that fire many requests at once).
 pub async fn send_to(router: Router, request: Request<Body>) -> Resp {
     let response = router.oneshot(request).await.expect("infallible");
@@ -323,20 +341,4 @@ pub async fn send_to(router: Router, request: Request<Body>) -> Resp {
         headers,
         body,
     }
-}
-
-/// A diary day with headache features.
-pub fn migraine_day(pain: u8) -> Value {
-    json!({
-        "peak_pain": pain,
-        "headache_hours": 6,
-        "features": {"unilateral": true, "pulsating": true, "nausea": true},
-        "acute_medications": [{"name": "sumatriptan", "class": "triptan", "dose": "50 mg"}],
-        "disability": "moderate",
-        "notes": "woke up with it"
-    })
-}
-
-pub fn calm_day() -> Value {
-    json!({"peak_pain": 0})
 }
