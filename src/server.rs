@@ -31,6 +31,10 @@ use crate::error::ApiError;
 
 /// Streams per HTTP/2 connection handled at once.
 const H2_MAX_STREAMS: u32 = 64;
+/// Bytes of request head (and of body read at once) buffered per connection: with the
+/// connection cap this bounds what idle or slow clients can make the server hold. Larger
+/// headers answer 431.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// Descriptors kept free for the database pool, the log and the listener itself.
 const RESERVED_FDS: usize = 64;
 
@@ -100,11 +104,13 @@ pub async fn serve(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(settings.header_read_timeout);
+        .header_read_timeout(settings.header_read_timeout)
+        .max_buf_size(MAX_HEAD_BYTES);
     builder
         .http2()
         .timer(TokioTimer::new())
-        .max_concurrent_streams(H2_MAX_STREAMS);
+        .max_concurrent_streams(H2_MAX_STREAMS)
+        .max_header_list_size(MAX_HEAD_BYTES as u32);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {

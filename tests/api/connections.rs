@@ -200,3 +200,24 @@ async fn sigterm_stops_accepting_and_lets_open_requests_finish() {
         .unwrap();
     assert!(status.success(), "{status}");
 }
+
+#[tokio::test]
+async fn oversized_request_heads_are_refused_and_the_server_stays_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_with(dir.path(), Command::new(BIN), &[]).await;
+    let mut stream = TcpStream::connect(addr(&server)).await.unwrap();
+    let junk = "x".repeat(100 * 1024);
+    let head = format!("GET /health/live HTTP/1.1\r\nHost: x\r\nX-Junk: {junk}\r\n\r\n");
+    // The server may close before it has read everything; a failed write is fine.
+    let _ = stream.write_all(head.as_bytes()).await;
+    let answer = until_closed(&mut stream).await;
+    assert!(
+        !answer.contains("200 OK"),
+        "{}",
+        &answer[..answer.len().min(200)]
+    );
+    let (status, _) = http("GET", &format!("{}/health/live", server.base), None, None)
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+}
