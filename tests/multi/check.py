@@ -71,6 +71,20 @@ def main() -> None:
             raise SystemExit(f"FAIL the shared budget: {name} answered {status} {body}")
         print(f"ok   {name} refuses the 5th attempt: 429")
 
+    # A burst of concurrent guesses through both instances gets exactly the budget of checks.
+    carol = "carol.multi@example.org"
+    expect(201, call(A, "POST", "/v1/auth/register", {"email": carol, "password": PASSWORD, "timezone": "UTC"}),
+           "register carol on A")
+
+    def guess(i: int) -> int:
+        return login(A if i % 2 == 0 else B, carol, f"guess {i}")[0]
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = list(pool.map(guess, range(30)))
+    if statuses.count(401) != 4 or statuses.count(429) != 26:
+        raise SystemExit(f"FAIL concurrent guesses: {sorted(statuses)}")
+    print("ok   30 concurrent guesses through A and B: 4 checked, 26 refused")
+
     # Concurrent writes of one diary day through both instances: every write is counted.
     token = expect(200, login(A, ana), "log in again")["access_token"]
     day = f"/v1/patients/{me['id']}/diary/2026-01-15"

@@ -2,7 +2,8 @@
 # Two instances, one PostgreSQL: starts two `migraine-diary serve` processes on one fresh
 # PostgreSQL database with the same JWT secret and checks (check.py) that a session moves
 # between them, that the login budget is one budget, that a logout on one is honoured by the
-# other, and that concurrent diary writes through both lose nothing.
+# other, that a burst of concurrent guesses through both gets exactly the budget of password
+# checks, and that concurrent diary writes through both lose nothing.
 #
 # Starts PostgreSQL when it is down (as .ci/run does), creates its own database and drops it
 # on exit. The binary is $MIGRAINE_DIARY_BIN, or built here. Needs python3 (standard library).
