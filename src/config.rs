@@ -344,8 +344,8 @@ impl ServeArgs {
     }
 
     /// Validates the options and resolves the JWT secret (reading or creating the key file).
-    /// Returns the settings and, when a key file is used, its path (for the start-up log).
-    pub fn auth_settings(&self) -> Result<(AuthSettings, Option<PathBuf>), ConfigError> {
+    /// Returns the settings and, when a key file is used, which and how (for the start-up log).
+    pub fn auth_settings(&self) -> Result<(AuthSettings, Option<KeyFile>), ConfigError> {
         if self.access_token_ttl_secs == 0 {
             return Err(ConfigError::NotPositive("ACCESS_TOKEN_TTL_SECS"));
         }
@@ -360,8 +360,8 @@ impl ServeArgs {
                 (given.as_bytes().to_vec(), None)
             }
             None => {
-                let path = self.key_file_path();
-                (load_or_create_key(&path)?, Some(path))
+                let (key, file) = load_or_create_key(&self.key_file_path())?;
+                (key, Some(file))
             }
         };
         Ok((
@@ -375,8 +375,17 @@ impl ServeArgs {
     }
 }
 
+/// The key file the signing key came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyFile {
+    /// Read from an existing file.
+    Loaded(PathBuf),
+    /// Missing, so a new key was generated and written there.
+    Generated(PathBuf),
+}
+
 /// Reads the signing key, or creates a random 256-bit one (hex, mode 0600) when the file is missing.
-pub fn load_or_create_key(path: &Path) -> Result<Vec<u8>, ConfigError> {
+pub fn load_or_create_key(path: &Path) -> Result<(Vec<u8>, KeyFile), ConfigError> {
     let io_err = |source| ConfigError::KeyFile {
         path: path.to_path_buf(),
         source,
@@ -387,7 +396,7 @@ pub fn load_or_create_key(path: &Path) -> Result<Vec<u8>, ConfigError> {
             if key.len() < MIN_JWT_SECRET_BYTES {
                 return Err(ConfigError::KeyFileTooShort(path.to_path_buf()));
             }
-            Ok(key)
+            Ok((key, KeyFile::Loaded(path.to_path_buf())))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             use rand::RngCore;
@@ -408,7 +417,7 @@ pub fn load_or_create_key(path: &Path) -> Result<Vec<u8>, ConfigError> {
             let mut file = options.open(path).map_err(io_err)?;
             file.write_all(key.as_bytes()).map_err(io_err)?;
             file.sync_all().map_err(io_err)?;
-            Ok(key.into_bytes())
+            Ok((key.into_bytes(), KeyFile::Generated(path.to_path_buf())))
         }
         Err(e) => Err(io_err(e)),
     }
@@ -436,8 +445,10 @@ mod tests {
     fn generated_key_is_reused_and_private() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub").join("k.key");
-        let first = load_or_create_key(&path).unwrap();
-        let second = load_or_create_key(&path).unwrap();
+        let (first, how) = load_or_create_key(&path).unwrap();
+        assert_eq!(how, KeyFile::Generated(path.clone()));
+        let (second, how) = load_or_create_key(&path).unwrap();
+        assert_eq!(how, KeyFile::Loaded(path.clone()));
         assert_eq!(first, second);
         assert_eq!(first.len(), 64);
         #[cfg(unix)]

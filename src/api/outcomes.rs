@@ -15,15 +15,14 @@ use super::treatments::Treatment;
 use crate::auth::{require_patient_access, Access, AuthUser, Role};
 use crate::domain::range::add_days;
 use crate::domain::{
-    day_classes, split_periods, DateRange, DayClass, OutcomeChange, Period, TimeZone,
-    TreatmentKind, WindowStats, DEFAULT_FOLLOWUP_WINDOWS, DEFAULT_WINDOW_DAYS,
-    MAX_FOLLOWUP_WINDOWS, MAX_WINDOW_DAYS, MIN_WINDOW_DAYS,
+    DateRange, DayClass, OutcomeChange, Period, TimeZone, TreatmentKind, WindowStats,
+    DEFAULT_FOLLOWUP_WINDOWS, DEFAULT_WINDOW_DAYS, MAX_FOLLOWUP_WINDOWS, MAX_WINDOW_DAYS,
+    MIN_WINDOW_DAYS,
 };
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::service::outcomes::{self, Cohort, TreatmentComparison};
 use crate::service::today_in;
 use crate::state::AppState;
-use crate::store::diary;
 
 /// The longest range a summary, calendar or cohort may span: 3 years.
 pub const MAX_RANGE_DAYS: u32 = 3 * 365 + 1;
@@ -248,6 +247,49 @@ fn finish(errors: Vec<FieldError>) -> ApiResult<()> {
     }
 }
 
+/// [`resolve_range`] alone: 422 when the range is wrong.
+fn checked_range(
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    default_to: NaiveDate,
+    default_days: i64,
+) -> ApiResult<DateRange> {
+    let mut errors = Vec::new();
+    let range = resolve_range(from, to, default_to, default_days, &mut errors);
+    finish(errors)?;
+    Ok(range)
+}
+
+impl TreatmentSummaryParams {
+    /// `(window_days, followup_windows)`, or 422 naming each bad one.
+    fn validate(&self) -> ApiResult<(u32, u32)> {
+        let mut errors = Vec::new();
+        let window_days = window_days_param(self.window_days, &mut errors);
+        let followup_windows = bounded(
+            self.followup_windows,
+            DEFAULT_FOLLOWUP_WINDOWS,
+            1,
+            MAX_FOLLOWUP_WINDOWS,
+            "followup_windows",
+            &mut errors,
+        );
+        finish(errors)?;
+        Ok((window_days, followup_windows))
+    }
+}
+
+impl CohortParams {
+    /// `(window_days, range)`; the range defaults to the year ending today (UTC).
+    fn validate(&self) -> ApiResult<(u32, DateRange)> {
+        let mut errors = Vec::new();
+        let window_days = window_days_param(self.window_days, &mut errors);
+        let today = today_in(TimeZone::UTC);
+        let range = resolve_range(self.from, self.to, today, 365, &mut errors);
+        finish(errors)?;
+        Ok((window_days, range))
+    }
+}
+
 impl TreatmentSummary {
     /// `tz` (the patient's) decides the treatment's `treatment_day`.
     fn new(c: TreatmentComparison, tz: TimeZone) -> Self {
@@ -310,17 +352,7 @@ pub(crate) async fn treatment_summary(
     }: TreatmentPath,
     ApiQuery(params): ApiQuery<TreatmentSummaryParams>,
 ) -> ApiResult<Json<TreatmentSummary>> {
-    let mut errors = Vec::new();
-    let window_days = window_days_param(params.window_days, &mut errors);
-    let followup_windows = bounded(
-        params.followup_windows,
-        DEFAULT_FOLLOWUP_WINDOWS,
-        1,
-        MAX_FOLLOWUP_WINDOWS,
-        "followup_windows",
-        &mut errors,
-    );
-    finish(errors)?;
+    let (window_days, followup_windows) = params.validate()?;
     let patient = require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
     let comparison = outcomes::treatment_summary(
         &state.store,
@@ -347,28 +379,16 @@ pub(crate) async fn patient_summary(
     PatientPath { patient_id }: PatientPath,
     ApiQuery(params): ApiQuery<PatientSummaryParams>,
 ) -> ApiResult<Json<PatientSummary>> {
-    let db = &state.store.db;
-    let patient = require_patient_access(db, caller, patient_id, Access::Read).await?;
-    let mut errors = Vec::new();
-    let range = resolve_range(
-        params.from,
-        params.to,
-        today_in(patient.timezone),
-        365,
-        &mut errors,
-    );
-    finish(errors)?;
+    let patient = require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
+    let range = checked_range(params.from, params.to, today_in(patient.timezone), 365)?;
     let period = params.period.unwrap_or(Period::Month);
-    let days = diary::day_records(db, patient_id, range.from, range.to).await?;
-    let periods = split_periods(range, period)
-        .into_iter()
-        .map(|p| WindowStats::compute(p.from, p.to, &days))
-        .collect();
+    let (overall, periods) =
+        outcomes::patient_summary(&state.store, patient_id, range, period).await?;
     Ok(Json(PatientSummary {
         from: range.from,
         to: range.to,
         period,
-        overall: WindowStats::compute(range.from, range.to, &days),
+        overall,
         periods,
     }))
 }
@@ -387,28 +407,13 @@ pub(crate) async fn day_calendar(
     PatientPath { patient_id }: PatientPath,
     ApiQuery(params): ApiQuery<DayCalendarParams>,
 ) -> ApiResult<Json<DayCalendar>> {
-    let db = &state.store.db;
-    let patient = require_patient_access(db, caller, patient_id, Access::Read).await?;
-    let mut errors = Vec::new();
-    let range = resolve_range(
-        params.from,
-        params.to,
-        today_in(patient.timezone),
-        28,
-        &mut errors,
-    );
-    finish(errors)?;
-    let days = diary::day_records(db, patient_id, range.from, range.to).await?;
-    let treatment_days: Vec<(Uuid, NaiveDate)> =
-        outcomes::treatment_days(&state.store, patient_id, patient.timezone, range)
-            .await?
-            .into_iter()
-            .map(|(t, day)| (t.id.0, day))
-            .collect();
+    let patient = require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
+    let range = checked_range(params.from, params.to, today_in(patient.timezone), 28)?;
+    let days = outcomes::day_calendar(&state.store, patient_id, patient.timezone, range).await?;
     Ok(Json(DayCalendar {
         from: range.from,
         to: range.to,
-        days: day_classes(range, &days, &treatment_days),
+        days,
     }))
 }
 
@@ -427,16 +432,7 @@ pub(crate) async fn cohort_summary(
 ) -> ApiResult<Json<CohortSummary>> {
     caller.require(Role::Clinician)?;
     let _admitted = state.admit_panel_read().await?;
-    let mut errors = Vec::new();
-    let window_days = window_days_param(params.window_days, &mut errors);
-    let range = resolve_range(
-        params.from,
-        params.to,
-        today_in(TimeZone::UTC),
-        365,
-        &mut errors,
-    );
-    finish(errors)?;
+    let (window_days, range) = params.validate()?;
     let cohort =
         outcomes::cohort_summary(&state.store, caller.id, params.kind, window_days, range).await?;
     Ok(Json(CohortSummary::new(

@@ -206,6 +206,35 @@ impl DiaryEntry {
     }
 }
 
+/// A batch of days (an offline app's queue): 1–[`MAX_BATCH_ENTRIES`] entries with distinct
+/// dates, each valid; problems name `entries` or `entries[i].field`.
+pub fn parse_batch(
+    days: Vec<(NaiveDate, EntryDraft)>,
+    today: NaiveDate,
+) -> Result<Vec<DiaryEntry>, Problems> {
+    let mut problems = Problems::new();
+    problems.check(
+        !days.is_empty() && days.len() <= MAX_BATCH_ENTRIES,
+        "entries",
+        "must hold 1 to 400 entries",
+    );
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut entries = Vec::with_capacity(days.len());
+    for (i, (date, draft)) in days.into_iter().enumerate() {
+        if !seen.insert(date) {
+            problems.add(format!("entries[{i}].date"), "appears twice in the batch");
+        }
+        match DiaryEntry::parse(date, draft, today) {
+            Ok(entry) => entries.push(entry),
+            Err(p) => problems.extend(p.prefixed(&format!("entries[{i}]."))),
+        }
+    }
+    problems.or_ok(entries)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,6 +280,21 @@ mod tests {
             })
             .collect();
         assert_eq!(fields(day, many), vec!["acute_medications"]);
+    }
+
+    #[test]
+    fn a_batch_names_the_entry_and_refuses_twice_the_same_day() {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        let fields = |days| match parse_batch(days, day) {
+            Ok(_) => vec![],
+            Err(p) => p.into_iter().map(|e| e.field).collect::<Vec<_>>(),
+        };
+        assert_eq!(fields(vec![]), vec!["entries"]);
+        assert!(fields(vec![(day, draft(3, None))]).is_empty());
+        assert_eq!(
+            fields(vec![(day, draft(3, None)), (day, draft(11, None))]),
+            vec!["entries[1].date", "entries[1].peak_pain"]
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use migraine_diary::store::users::{self, NewUser};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 
-use crate::common::fresh_database;
+use crate::common::{fresh_database, FreshDatabase};
 
 /// The last migration before the typed columns.
 const BEFORE_TYPED_COLUMNS: u32 = 1;
@@ -90,12 +90,12 @@ async fn write_old_rows(db: &DatabaseConnection) -> OldRows {
     OldRows { patient, date }
 }
 
-async fn old_database() -> (DatabaseConnection, OldRows, Option<tempfile::TempDir>) {
-    let (url, dir) = fresh_database().await;
-    let db = Database::connect(&url).await.unwrap();
+async fn old_database() -> (DatabaseConnection, OldRows, FreshDatabase) {
+    let fresh = fresh_database().await;
+    let db = Database::connect(&fresh.url).await.unwrap();
     Migrator::up(&db, Some(BEFORE_TYPED_COLUMNS)).await.unwrap();
     let rows = write_old_rows(&db).await;
-    (db, rows, dir)
+    (db, rows, fresh)
 }
 
 #[tokio::test]
