@@ -336,3 +336,41 @@ async fn two_instances_on_one_database_spend_one_login_budget() {
     attempt(app.router.clone()).await.assert_problem(429);
     attempt(other.clone()).await.assert_problem(429);
 }
+
+#[tokio::test]
+async fn password_reset_requests_are_limited_per_client_address() {
+    // The reset route calls `Throttle::password_reset` with the client address.
+    let app = TestApp::with_limits(LimitSettings {
+        password_reset_per_client: Budget::new(3, 3600),
+        ..LimitSettings::default()
+    })
+    .await;
+    let throttle = &app.state.throttle;
+    let asker: std::net::IpAddr = "198.51.100.5".parse().unwrap();
+    for _ in 0..3 {
+        throttle.password_reset(asker).await.unwrap();
+    }
+    match throttle.password_reset(asker).await {
+        Err(migraine_diary::error::ApiError::TooManyRequests { retry_after_secs }) => {
+            assert!((1..=3600).contains(&retry_after_secs))
+        }
+        other => panic!("expected 429, got {other:?}"),
+    }
+    // Another address, and another address in the same IPv6 /64 counts as the same client.
+    throttle
+        .password_reset("203.0.113.5".parse().unwrap())
+        .await
+        .unwrap();
+    let v6 = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+    for i in 0..3 {
+        throttle
+            .password_reset(v6(&format!("2001:db8:1:2::{i}")))
+            .await
+            .unwrap();
+    }
+    assert!(throttle
+        .password_reset(v6("2001:db8:1:2::ffff"))
+        .await
+        .is_err());
+    assert!(throttle.password_reset(v6("2001:db8:1:3::1")).await.is_ok());
+}
