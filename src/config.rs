@@ -73,8 +73,8 @@ pub fn sqlite_path(url: &str) -> Option<PathBuf> {
     Some(PathBuf::from(path))
 }
 
-/// Options of `serve`.
-#[derive(Args, Clone, Debug)]
+/// Options of `serve`. `Debug` hides `jwt_secret`.
+#[derive(Args, Clone)]
 pub struct ServeArgs {
     #[command(flatten)]
     pub database: DatabaseArgs,
@@ -331,6 +331,22 @@ pub enum ConfigError {
     TrustedProxies(String),
 }
 
+impl std::fmt::Debug for ServeArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeArgs")
+            .field("database", &self.database)
+            .field("bind", &self.bind)
+            .field(
+                "jwt_secret",
+                &self.jwt_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("jwt_key_file", &self.jwt_key_file)
+            .field("access_token_ttl_secs", &self.access_token_ttl_secs)
+            .field("refresh_token_ttl_days", &self.refresh_token_ttl_days)
+            .finish()
+    }
+}
+
 impl ServeArgs {
     /// Where the generated key lives when no secret is given.
     pub fn key_file_path(&self) -> PathBuf {
@@ -439,6 +455,20 @@ mod tests {
         );
         assert_eq!(sqlite_path("sqlite::memory:"), None);
         assert_eq!(sqlite_path("postgres://localhost/test"), None);
+    }
+
+    #[test]
+    fn serve_args_never_print_the_secret() {
+        use clap::Parser;
+        let cli = crate::cli::Cli::parse_from([
+            "migraine-diary",
+            "serve",
+            "--jwt-secret",
+            "a-secret-of-more-than-thirty-two-bytes",
+        ]);
+        let printed = format!("{cli:?}");
+        assert!(printed.contains("<redacted>"), "{printed}");
+        assert!(!printed.contains("a-secret-of"), "{printed}");
     }
 
     #[test]

@@ -18,8 +18,8 @@ use super::validate::integral;
 use super::PreconditionFailed;
 use crate::auth::{require_patient_access, Access, AuthUser};
 use crate::domain::entry::parse_batch;
-use crate::domain::{self, AcuteMedication, Disability, EntryDraft, HeadacheFeatures};
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::domain::{self, AcuteMedication, Disability, EntryDraft, HeadacheFeatures, Problems};
+use crate::error::{ApiError, ApiResult};
 use crate::service::diary as diary_service;
 use crate::service::today_in;
 use crate::state::AppState;
@@ -238,16 +238,14 @@ struct DiaryQuery {
 impl DiaryRangeParams {
     /// 422 naming every bad parameter: `limit`, `cursor`, `from` after `to`.
     fn validate(self) -> ApiResult<DiaryQuery> {
-        let mut errors: Vec<FieldError> = Vec::new();
+        let mut problems = Problems::new();
         let page = PageParams {
             limit: self.limit,
             cursor: self.cursor,
         }
-        .validate(&mut errors);
+        .validate(&mut problems);
         if let (Some(from), Some(to)) = (self.from, self.to) {
-            if from > to {
-                errors.push(FieldError::new("from", "must not be after `to`"));
-            }
+            problems.check(from <= to, "from", "must not be after `to`");
         }
         let after = page
             .after
@@ -255,18 +253,15 @@ impl DiaryRangeParams {
             .map(|key| NaiveDate::parse_from_str(key, "%Y-%m-%d"))
             .transpose()
             .unwrap_or_else(|_| {
-                errors.push(FieldError::new("cursor", "is not a cursor of this list"));
+                problems.add("cursor", "is not a cursor of this list");
                 None
             });
-        if !errors.is_empty() {
-            return Err(ApiError::Validation(errors));
-        }
-        Ok(DiaryQuery {
+        Ok(problems.or_ok(DiaryQuery {
             from: self.from,
             to: self.to,
             after,
             limit: page.limit,
-        })
+        })?)
     }
 }
 

@@ -15,11 +15,11 @@ use super::treatments::Treatment;
 use crate::auth::{require_patient_access, Access, AuthUser, Role};
 use crate::domain::range::add_days;
 use crate::domain::{
-    DateRange, DayClass, OutcomeChange, Period, TimeZone, TreatmentKind, WindowStats,
+    DateRange, DayClass, OutcomeChange, Period, Problems, TimeZone, TreatmentKind, WindowStats,
     DEFAULT_FOLLOWUP_WINDOWS, DEFAULT_WINDOW_DAYS, MAX_FOLLOWUP_WINDOWS, MAX_WINDOW_DAYS,
     MIN_WINDOW_DAYS,
 };
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::error::ApiResult;
 use crate::service::outcomes::{self, Cohort, TreatmentComparison};
 use crate::service::today_in;
 use crate::state::AppState;
@@ -189,30 +189,27 @@ fn bounded(
     min: u32,
     max: u32,
     field: &str,
-    errors: &mut Vec<FieldError>,
+    problems: &mut Problems,
 ) -> u32 {
     match value {
         None => default,
         Some(v) if v >= i64::from(min) && v <= i64::from(max) => v as u32,
         Some(_) => {
-            errors.push(FieldError::new(
-                field,
-                format!("must be between {min} and {max}"),
-            ));
+            problems.add(field, format!("must be between {min} and {max}"));
             default
         }
     }
 }
 
 /// `window_days`: 7–90, default 28.
-fn window_days_param(value: Option<i64>, errors: &mut Vec<FieldError>) -> u32 {
+fn window_days_param(value: Option<i64>, problems: &mut Problems) -> u32 {
     bounded(
         value,
         DEFAULT_WINDOW_DAYS,
         MIN_WINDOW_DAYS,
         MAX_WINDOW_DAYS,
         "window_days",
-        errors,
+        problems,
     )
 }
 
@@ -223,28 +220,20 @@ fn resolve_range(
     to: Option<NaiveDate>,
     default_to: NaiveDate,
     default_days: i64,
-    errors: &mut Vec<FieldError>,
+    problems: &mut Problems,
 ) -> DateRange {
     let to = to.unwrap_or(default_to);
     let from = from.unwrap_or_else(|| add_days(to, 1 - default_days));
     let range = DateRange::new(from, to);
     if from > to {
-        errors.push(FieldError::new("from", "must not be after `to`"));
+        problems.add("from", "must not be after `to`");
     } else if range.days() > MAX_RANGE_DAYS {
-        errors.push(FieldError::new(
+        problems.add(
             "to",
             "the range from `from` to `to` must span at most 3 years (1096 days)",
-        ));
+        );
     }
     range
-}
-
-fn finish(errors: Vec<FieldError>) -> ApiResult<()> {
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::Validation(errors))
-    }
 }
 
 /// [`resolve_range`] alone: 422 when the range is wrong.
@@ -254,26 +243,26 @@ fn checked_range(
     default_to: NaiveDate,
     default_days: i64,
 ) -> ApiResult<DateRange> {
-    let mut errors = Vec::new();
-    let range = resolve_range(from, to, default_to, default_days, &mut errors);
-    finish(errors)?;
+    let mut problems = Problems::new();
+    let range = resolve_range(from, to, default_to, default_days, &mut problems);
+    problems.or_ok(())?;
     Ok(range)
 }
 
 impl TreatmentSummaryParams {
     /// `(window_days, followup_windows)`, or 422 naming each bad one.
     fn validate(&self) -> ApiResult<(u32, u32)> {
-        let mut errors = Vec::new();
-        let window_days = window_days_param(self.window_days, &mut errors);
+        let mut problems = Problems::new();
+        let window_days = window_days_param(self.window_days, &mut problems);
         let followup_windows = bounded(
             self.followup_windows,
             DEFAULT_FOLLOWUP_WINDOWS,
             1,
             MAX_FOLLOWUP_WINDOWS,
             "followup_windows",
-            &mut errors,
+            &mut problems,
         );
-        finish(errors)?;
+        problems.or_ok(())?;
         Ok((window_days, followup_windows))
     }
 }
@@ -281,11 +270,11 @@ impl TreatmentSummaryParams {
 impl CohortParams {
     /// `(window_days, range)`; the range defaults to the year ending today (UTC).
     fn validate(&self) -> ApiResult<(u32, DateRange)> {
-        let mut errors = Vec::new();
-        let window_days = window_days_param(self.window_days, &mut errors);
+        let mut problems = Problems::new();
+        let window_days = window_days_param(self.window_days, &mut problems);
         let today = today_in(TimeZone::UTC);
-        let range = resolve_range(self.from, self.to, today, 365, &mut errors);
-        finish(errors)?;
+        let range = resolve_range(self.from, self.to, today, 365, &mut problems);
+        problems.or_ok(())?;
         Ok((window_days, range))
     }
 }

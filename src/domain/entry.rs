@@ -106,13 +106,13 @@ impl DiaryEntry {
         problems.check(
             (0..=MAX_PEAK_PAIN).contains(&draft.peak_pain),
             "peak_pain",
-            "must be an integer from 0 to 10",
+            format!("must be an integer from 0 to {MAX_PEAK_PAIN}"),
         );
         if let Some(hours) = draft.headache_hours {
             problems.check(
                 hours.is_finite() && (0.0..=MAX_HEADACHE_HOURS).contains(&hours),
                 "headache_hours",
-                "must be a number from 0 to 24",
+                format!("must be a number from 0 to {MAX_HEADACHE_HOURS}"),
             );
             problems.check(
                 !(hours > 0.0 && draft.peak_pain == 0),
@@ -123,7 +123,7 @@ impl DiaryEntry {
         problems.check(
             draft.acute_medications.len() <= MAX_MEDICATIONS,
             "acute_medications",
-            "at most 20 medications per day",
+            format!("at most {MAX_MEDICATIONS} medications per day"),
         );
         for (i, med) in draft.acute_medications.iter().enumerate() {
             check_required_text(
@@ -216,7 +216,7 @@ pub fn parse_batch(
     problems.check(
         !days.is_empty() && days.len() <= MAX_BATCH_ENTRIES,
         "entries",
-        "must hold 1 to 400 entries",
+        format!("must hold 1 to {MAX_BATCH_ENTRIES} entries"),
     );
     if !problems.is_empty() {
         return Err(problems);
