@@ -89,7 +89,7 @@ fn login_email(req: &LoginRequest) -> ApiResult<String> {
     problems.check(
         req.password.chars().count() <= MAX_PASSWORD_CHARS,
         "password",
-        "must be at most 256 characters",
+        format!("must be at most {MAX_PASSWORD_CHARS} characters"),
     );
     Ok(problems.or_ok(email)?)
 }
@@ -112,7 +112,7 @@ impl RefreshRequest {
         problems.check(
             self.refresh_token.chars().count() <= MAX_REFRESH_TOKEN_CHARS,
             "refresh_token",
-            "must be at most 256 characters",
+            format!("must be at most {MAX_REFRESH_TOKEN_CHARS} characters"),
         );
         Ok(problems.or_ok(self)?)
     }

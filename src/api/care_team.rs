@@ -129,7 +129,7 @@ pub(crate) async fn link_clinician(
     if req.code.len() > MAX_CODE_CHARS {
         return Err(ApiError::validation(
             "code",
-            "must be at most 64 characters",
+            format!("must be at most {MAX_CODE_CHARS} characters"),
         ));
     }
     let (link, account) =
