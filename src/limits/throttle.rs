@@ -94,6 +94,7 @@ impl Throttle {
     /// one of them is over its budget.
     async fn spend(&self, buckets: &[(&str, Budget)], now: i64) -> ApiResult<()> {
         let txn = self.store.begin_write().await?;
+        throttle::relax_durability(&*txn).await?;
         for (name, budget) in buckets {
             let window = i64::try_from(budget.window_secs).unwrap_or(i64::MAX / 2);
             let count = throttle::hit(&*txn, name, now, window).await?;
@@ -134,6 +135,7 @@ impl Throttle {
     /// attempt does not count against the address or the account.
     pub async fn login_succeeded(&self, attempt: LoginAttempt) -> ApiResult<()> {
         let txn = self.store.begin_write().await?;
+        throttle::relax_durability(&*txn).await?;
         throttle::clear(&*txn, &attempt.account_client).await?;
         throttle::refund(&*txn, &attempt.client).await?;
         throttle::refund(&*txn, &attempt.account).await?;

@@ -12,6 +12,17 @@ fn ph(backend: DbBackend, n: usize) -> String {
     }
 }
 
+/// Within a transaction on PostgreSQL: commit without waiting for the WAL flush. A count lost
+/// to a crash only gives an attacker a few more tries; waiting for the disk would add a flush to
+/// every login. (SQLite's sync mode is per connection; there it stays as configured.)
+pub async fn relax_durability(txn: &impl ConnectionTrait) -> Result<(), DbErr> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared("SET LOCAL synchronous_commit TO OFF")
+            .await?;
+    }
+    Ok(())
+}
+
 /// A bucket's state after a hit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Count {
