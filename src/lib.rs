@@ -14,6 +14,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod limits;
+pub mod mail;
 pub mod request_id;
 pub mod router;
 pub mod server;

@@ -1,13 +1,17 @@
 //! [`AppState`]: what every request handler shares (the store, the token keys, the password
-//! hasher, the abuse limits and the admission gate for panel-wide reads).
+//! hasher, the abuse limits, the admission gate for panel-wide reads, the session cache and
+//! the password-reset worker).
 
 use std::sync::Arc;
 
 use crate::auth::password::PasswordHasher;
+use crate::auth::sessions::Sessions;
 use crate::auth::tokens::TokenKeys;
 use crate::config::AuthSettings;
 use crate::error::ApiError;
 use crate::limits::{CallerLimiter, LimitSettings, Throttle};
+use crate::mail::Mailer;
+use crate::service::password_reset::ResetQueue;
 use crate::store::Store;
 
 /// What every request handler shares.
@@ -26,18 +30,43 @@ pub struct AppState {
     /// cohort): one per core at a time. They are CPU-bound, so queueing the rest costs no
     /// throughput, and it bounds the memory that many concurrent ones would hold at once.
     pub panel_reads: Arc<tokio::sync::Semaphore>,
+    /// Which sessions are live: the per-request check, cached and kept exact across instances.
+    pub sessions: Sessions,
+    /// Password-reset requests, handled off the request path.
+    pub password_resets: ResetQueue,
 }
 
 impl AppState {
-    /// State with the default limits.
+    /// A state with the default limits that sends no mail (tests, tools).
     pub fn new(store: Store, auth: &AuthSettings) -> Result<Self, ApiError> {
-        Self::with_limits(store, auth, LimitSettings::default())
+        Self::build(store, auth, LimitSettings::default(), Mailer::disabled())
     }
 
+    /// As [`AppState::new`], with a mailer.
+    pub fn with_mailer(
+        store: Store,
+        auth: &AuthSettings,
+        mailer: Mailer,
+    ) -> Result<Self, ApiError> {
+        Self::build(store, auth, LimitSettings::default(), mailer)
+    }
+
+    /// As [`AppState::new`], with other budgets.
     pub fn with_limits(
         store: Store,
         auth: &AuthSettings,
         limits: LimitSettings,
+    ) -> Result<Self, ApiError> {
+        Self::build(store, auth, limits, Mailer::disabled())
+    }
+
+    /// Starts the session listener (PostgreSQL) and the password-reset worker: call inside a
+    /// Tokio runtime.
+    pub fn build(
+        store: Store,
+        auth: &AuthSettings,
+        limits: LimitSettings,
+        mailer: Mailer,
     ) -> Result<Self, ApiError> {
         let limits = Arc::new(limits);
         Ok(Self {
@@ -47,6 +76,8 @@ impl AppState {
                 limits.caller_burst,
             )),
             limits,
+            sessions: Sessions::new(store.db.clone()),
+            password_resets: ResetQueue::start(store.clone(), mailer),
             store,
             tokens: Arc::new(TokenKeys::new(auth)),
             hasher: PasswordHasher::new()?,

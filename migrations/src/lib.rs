@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_init;
 mod m20261201_000001_typed_columns;
+mod m20261201_200001_sessions_and_resets;
 mod m20261201_300001_throttle_and_treatment_editor;
 
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_init::Migration),
             Box::new(m20261201_000001_typed_columns::Migration),
+            Box::new(m20261201_200001_sessions_and_resets::Migration),
             Box::new(m20261201_300001_throttle_and_treatment_editor::Migration),
         ]
     }

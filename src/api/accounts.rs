@@ -252,7 +252,7 @@ pub(crate) async fn login(
         _ => return Err(ApiError::Unauthorized("Invalid email or password.".into())),
     };
     state.throttle.login_succeeded(attempt).await?;
-    let session = sessions::start(&state.store, &state.tokens, &user).await?;
+    let session = sessions::start(&state, &user).await?;
     Ok(Json(session.into()))
 }
 
@@ -269,14 +269,15 @@ pub(crate) async fn refresh(
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> ApiResult<Json<TokenPair>> {
     let req = req.checked()?;
-    let session = sessions::refresh(&state.store, &state.tokens, &req.refresh_token).await?;
+    let session = sessions::refresh(&state, &req.refresh_token).await?;
     Ok(Json(session.into()))
 }
 
 /// Log out
 ///
-/// Revokes the session of this refresh token (every token of its family). Answers 204 also for
-/// an unknown or spent token, so logging out twice is harmless.
+/// Ends the session of this refresh token: its refresh tokens and its access tokens stop
+/// working at once (the account's other sessions stay). Answers 204 also for an unknown or
+/// spent token, so logging out twice is harmless.
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", operation_id = "logout",
     request_body = RefreshRequest,
     responses((status = 204, description = "Logged out")))]
@@ -285,7 +286,7 @@ pub(crate) async fn logout(
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> ApiResult<StatusCode> {
     let req = req.checked()?;
-    sessions::end(&state.store, &req.refresh_token).await?;
+    sessions::end(&state, &req.refresh_token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

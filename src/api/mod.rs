@@ -4,11 +4,13 @@
 
 pub mod accounts;
 pub mod care_team;
+pub mod data_rights;
 pub mod diary;
 pub mod extract;
 pub mod health;
 pub mod outcomes;
 pub mod pagination;
+pub mod password;
 pub mod patients;
 mod strict_json;
 pub mod treatments;

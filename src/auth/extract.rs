@@ -1,4 +1,4 @@
-//! The [`AuthUser`] extractor: a verified bearer token, or a 401.
+//! The [`AuthUser`] extractor: a verified bearer token of a live session, or a 401.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -60,10 +60,10 @@ impl FromRequestParts<AppState> for AuthUser {
             .tokens
             .verify_access(token)
             .ok_or_else(|| ApiError::Unauthorized("Invalid or expired token.".into()))?;
-        state.caller_limit.check(claims.sub)?;
-        Ok(Self {
-            id: UserId(claims.sub),
-            role: claims.role,
-        })
+        // The session must still be live and the account still hold the token's role; then the
+        // caller's request rate (keys only from live sessions, so the map stays bounded).
+        let caller = state.sessions.authorize(&claims).await?;
+        state.caller_limit.check(caller.id.0)?;
+        Ok(caller)
     }
 }

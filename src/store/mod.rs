@@ -8,6 +8,9 @@
 pub mod care;
 pub mod diary;
 pub mod entities;
+pub mod erasure;
+pub mod password_resets;
+pub mod sessions;
 pub mod throttle;
 pub mod tokens;
 pub mod treatments;

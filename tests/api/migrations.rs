@@ -3,13 +3,13 @@
 
 use chrono::NaiveDate;
 use migraine_diary::domain::{
-    DiaryEntry, Disability, EntryDraft, HeadacheFeatures, PatientId, Role, TimeZone, TreatmentKind,
+    DiaryEntry, Disability, EntryDraft, HeadacheFeatures, PatientId, Role, TreatmentKind,
 };
 use migraine_diary::store::diary::{self, Precondition};
 use migraine_diary::store::treatments;
-use migraine_diary::store::users::{self, NewUser};
+use migraine_diary::store::users;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 
 use crate::common::{fresh_database, FreshDatabase};
 
@@ -23,19 +23,17 @@ struct OldRows {
 
 /// A patient with one diary day and one treatment, written under the first schema.
 async fn write_old_rows(db: &DatabaseConnection) -> OldRows {
-    let patient = users::create(
-        db,
-        NewUser {
-            email: "old@example.org".into(),
-            password_hash: "not-a-real-hash".into(),
-            role: Role::Patient,
-            display_name: None,
-            timezone: TimeZone::parse("Europe/Berlin").unwrap(),
-        },
-    )
+    // In SQL: today's `users` entity has columns the first schema lacks.
+    let patient = PatientId(uuid::Uuid::now_v7());
+    let now = chrono::Utc::now();
+    db.execute_raw(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "INSERT INTO users (id, email, password_hash, role, display_name, timezone, created_at, updated_at) \
+         VALUES ($1, 'old@example.org', 'not-a-real-hash', 'patient', NULL, 'Europe/Berlin', $2, $3)",
+        [patient.0.into(), now.into(), now.into()],
+    ))
     .await
     .unwrap();
-    let patient = PatientId(patient.id.0);
     let date = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
     let entry = DiaryEntry::parse_stored(
         date,

@@ -52,7 +52,7 @@ start_server() {
       --jwt-secret "$(random_hex 32)" --access-token-ttl-secs 3600 \
       --requests-per-minute-per-caller 1000000 --request-burst-per-caller 100000 \
       --login-failures-per-client 1000000 --login-failures-per-account-client 1000000 \
-      --registrations-per-client-per-hour 1000000 \
+      --registrations-per-client-per-hour 1000000 --password-resets-per-client-per-hour 1000000 \
       >"$SERVER_LOG" 2>&1 &
     SERVER_PID=$!
     MIGRAINE_DIARY_URL="http://127.0.0.1:$port"

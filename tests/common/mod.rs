@@ -14,6 +14,7 @@ use migraine_diary::auth::password::hash_blocking;
 use migraine_diary::config::{AuthSettings, DatabaseArgs};
 use migraine_diary::domain::TimeZone;
 use migraine_diary::limits::LimitSettings;
+use migraine_diary::mail::Mailer;
 use migraine_diary::store::users::{self, NewUser};
 use migraine_diary::store::Store;
 use migraine_diary::{app, AppState};
@@ -21,6 +22,8 @@ use sea_orm::{ConnectionTrait, Database};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 use uuid::Uuid;
+
+pub mod smtp;
 
 pub const PASSWORD: &str = "correct horse battery";
 pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret-0123";
@@ -31,7 +34,8 @@ pub struct TestApp {
     pub router: Router,
     pub state: AppState,
     pub database_url: String,
-    _database: FreshDatabase,
+    /// The first instance owns the database (dropped with it); further instances share it.
+    _database: Option<FreshDatabase>,
 }
 
 #[derive(Debug)]
@@ -173,24 +177,62 @@ fn replace_database(url: &str, name: &str) -> String {
 
 impl TestApp {
     pub async fn new() -> Self {
-        Self::with_limits(LimitSettings::default()).await
+        Self::with_mailer(Mailer::disabled()).await
+    }
+
+    /// An app that sends mail with `mailer`.
+    pub async fn with_mailer(mailer: Mailer) -> Self {
+        Self::fresh(LimitSettings::default(), mailer).await
     }
 
     /// The app with other budgets than the defaults.
     pub async fn with_limits(limits: LimitSettings) -> Self {
+        Self::fresh(limits, Mailer::disabled()).await
+    }
+
+    async fn fresh(limits: LimitSettings, mailer: Mailer) -> Self {
         let database = fresh_database().await;
-        let database_url = database.url.clone();
-        let store = Store::connect_and_migrate(&DatabaseArgs::for_url(database_url.clone()))
+        let mut app = Self::on_database_with(&database.url, limits, mailer, |_| {}).await;
+        app._database = Some(database);
+        app
+    }
+
+    /// Another instance of the service on the same database (as behind a load balancer).
+    pub async fn second_instance(&self) -> Self {
+        self.instance_with(|_| {}).await
+    }
+
+    /// Another instance on the same database (with the same budgets) whose store `adjust` may
+    /// change (e.g. to count the queries it sends).
+    pub async fn instance_with(&self, adjust: impl FnOnce(&mut Store)) -> Self {
+        let limits = (*self.state.limits).clone();
+        Self::on_database_with(&self.database_url, limits, Mailer::disabled(), adjust).await
+    }
+
+    async fn on_database_with(
+        database_url: &str,
+        limits: LimitSettings,
+        mailer: Mailer,
+        adjust: impl FnOnce(&mut Store),
+    ) -> Self {
+        let mut store = Store::connect_and_migrate(&DatabaseArgs::for_url(database_url))
             .await
             .expect("database");
-        let state =
-            AppState::with_limits(store, &AuthSettings::with_secret(SECRET.to_vec()), limits)
-                .expect("state");
+        adjust(&mut store);
+        let auth = AuthSettings::with_secret(SECRET.to_vec());
+        let state = AppState::build(store, &auth, limits, mailer).expect("state");
+        // Tests measure the steady state: the session cache trusted (listener subscribed).
+        assert!(
+            state
+                .sessions
+                .ready(std::time::Duration::from_secs(30))
+                .await
+        );
         Self {
             router: app(state.clone()).layer(MockConnectInfo(SocketAddr::from(DEFAULT_PEER))),
             state,
-            database_url,
-            _database: database,
+            database_url: database_url.to_owned(),
+            _database: None,
         }
     }
 

@@ -54,10 +54,13 @@ def main() -> None:
     # Spending it twice revoked that session everywhere; start another.
     pair = expect(200, login(B, ana), "log in on B")
 
-    # Logout on A is honoured by B (refresh tokens; see README for access tokens).
+    # Logout on A is honoured by B: the session's refresh token and its access token.
+    expect(200, call(B, "GET", "/v1/me", token=pair["access_token"]), "B's session works on B")
     expect(204, call(A, "POST", "/v1/auth/logout", {"refresh_token": pair["refresh_token"]}), "log out on A")
     expect(401, call(B, "POST", "/v1/auth/refresh", {"refresh_token": pair["refresh_token"]}),
            "B refuses the refresh token logged out on A")
+    expect(401, call(B, "GET", "/v1/me", token=pair["access_token"]),
+           "B refuses the access token of the session logged out on A")
 
     # One login budget (4 failures per account and address) for both instances.
     bob = "bob.multi@example.org"

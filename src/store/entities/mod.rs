@@ -5,6 +5,8 @@ pub mod care_invite;
 pub mod care_link;
 pub mod columns;
 pub mod diary_entry;
+pub mod password_reset;
 pub mod refresh_token;
+pub mod session;
 pub mod treatment;
 pub mod user;
