@@ -7,13 +7,11 @@ use std::net::SocketAddr;
 use axum::body::Body;
 use axum::extract::connect_info::ConnectInfo;
 use axum::http::Request;
-use migraine_diary::config::{AuthSettings, DatabaseArgs};
 use migraine_diary::limits::{Budget, LimitSettings, TrustedProxies};
-use migraine_diary::store::{throttle, Store};
-use migraine_diary::AppState;
+use migraine_diary::store::throttle;
 use serde_json::{json, Value};
 
-use crate::common::{send_to, Resp, TestApp, PASSWORD, SECRET};
+use crate::common::{send_to, Resp, TestApp, PASSWORD};
 
 fn peer(s: &str) -> SocketAddr {
     format!("{s}:40000").parse().unwrap()
@@ -318,12 +316,7 @@ async fn authenticated_callers_are_rate_limited_each_on_their_own() {
 async fn two_instances_on_one_database_spend_one_login_budget() {
     let app = TestApp::with_limits(small(4)).await;
     app.patient("ana@example.org", "UTC").await;
-    let store = Store::connect(&DatabaseArgs::for_url(app.database_url.clone()))
-        .await
-        .unwrap();
-    let other = AppState::with_limits(store, &AuthSettings::with_secret(SECRET.to_vec()), small(4))
-        .unwrap();
-    let other = migraine_diary::app(other);
+    let other = app.second_instance().await.router;
     let attempt = |router: axum::Router| {
         send_to(
             router,
