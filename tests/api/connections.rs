@@ -170,12 +170,25 @@ async fn sigterm_stops_accepting_and_lets_open_requests_finish() {
     let mut server = start_with(dir.path(), Command::new(BIN), &[]).await;
     let body = br#"{"email": "ana@example.org", "password": "long enough pw", "timezone": "UTC"}"#;
     let mut stream = TcpStream::connect(addr(&server)).await.unwrap();
+    // `Expect: 100-continue`: the server answers 100 once the handler reads the body, so the
+    // request is known to be in flight before the signal.
     let head = format!(
         "POST /v1/auth/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
-         Connection: close\r\nContent-Length: {}\r\n\r\n",
+         Connection: close\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).await.unwrap();
+    let mut interim = Vec::new();
+    tokio::time::timeout(BOUND, async {
+        let mut byte = [0u8; 1];
+        while !interim.ends_with(b"\r\n\r\n") {
+            stream.read_exact(&mut byte).await.unwrap();
+            interim.push(byte[0]);
+        }
+    })
+    .await
+    .expect("100 Continue");
+    assert!(interim.starts_with(b"HTTP/1.1 100"), "{interim:?}");
     stream.write_all(&body[..10]).await.unwrap();
     let pid = server.child.id().to_string();
     assert!(Command::new("kill")
