@@ -19,8 +19,8 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::api::{
-    accounts, add_problem_responses, care_team, data_rights, diary, health, outcomes, password,
-    patients, treatments, ApiDoc,
+    accounts, add_problem_responses, care_team, changes, data_rights, diary, health, outcomes,
+    password, patients, questionnaires, treatments, ApiDoc,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -65,6 +65,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
             diary::delete_diary_entry
         ))
         .routes(routes!(diary::batch_upsert_diary))
+        // Sync: the patient app pulls what changed since its cursor.
+        .routes(routes!(changes::list_changes))
         // Treatments: the patient or a linked clinician records them.
         .routes(routes!(
             treatments::list_treatments,
@@ -74,6 +76,15 @@ pub fn api_router() -> OpenApiRouter<AppState> {
             treatments::get_treatment,
             treatments::update_treatment,
             treatments::delete_treatment
+        ))
+        // Questionnaires: the patient submits, the patient and linked clinicians read.
+        .routes(routes!(
+            questionnaires::list_questionnaires,
+            questionnaires::submit_questionnaire
+        ))
+        .routes(routes!(
+            questionnaires::get_questionnaire,
+            questionnaires::delete_questionnaire
         ))
         // Outcomes: before/after, period summaries, the day calendar, the cohort.
         .routes(routes!(outcomes::treatment_summary))

@@ -294,7 +294,7 @@ pub(crate) async fn update_treatment(
     require_treatment_change(caller, current.recorded_by)?;
     let merged = patch.applied_to(current.event.into_fields());
     let event = TreatmentEvent::parse(merged, Utc::now())?;
-    let stored = treatments::update(&*txn, treatment_id, &event, caller.id).await?;
+    let stored = treatments::update(&*txn, patient_id, treatment_id, &event, caller.id).await?;
     txn.commit().await?;
     Ok(Json(Treatment::new(stored, patient.timezone)))
 }

@@ -14,6 +14,7 @@ pub mod outcomes;
 pub mod password_reset;
 pub mod patients;
 pub mod sessions;
+pub mod sync;
 
 use chrono::{NaiveDate, Utc};
 

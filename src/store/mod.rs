@@ -6,10 +6,13 @@
 //! async mutex instead of spinning on `SQLITE_BUSY`. PostgreSQL runs the same code with no gate.
 
 pub mod care;
+pub mod changes;
 pub mod diary;
+pub mod diary_batch;
 pub mod entities;
 pub mod erasure;
 pub mod password_resets;
+pub mod questionnaires;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;

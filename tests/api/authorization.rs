@@ -100,6 +100,25 @@ fn patient_cases() -> Vec<Case> {
             case("GET", "/v1/patients/{patient_id}/days", None),
             "?from=2026-02-01&to=2026-02-28",
         ),
+        case("GET", "/v1/patients/{patient_id}/changes", None),
+        case("GET", "/v1/patients/{patient_id}/questionnaires", None),
+        only(case(
+            "POST",
+            "/v1/patients/{patient_id}/questionnaires",
+            Some(
+                json!({"instrument": "hit6", "completed_on": "2026-02-02", "answers": [1, 1, 1, 1, 1, 1]}),
+            ),
+        )),
+        case(
+            "GET",
+            "/v1/patients/{patient_id}/questionnaires/{response_id}",
+            None,
+        ),
+        only(case(
+            "DELETE",
+            "/v1/patients/{patient_id}/questionnaires/{response_id}",
+            None,
+        )),
     ]
 }
 
@@ -124,6 +143,7 @@ struct World {
     stranger: Actor,
     admin: Actor,
     treatment_id: String,
+    questionnaire_id: String,
 }
 
 async fn world() -> World {
@@ -149,6 +169,15 @@ async fn world() -> World {
         )
         .await;
     let treatment_id = t.body["id"].as_str().unwrap().to_owned();
+    let q = app
+        .call(
+            "POST",
+            &format!("/v1/patients/{}/questionnaires", ana.id),
+            Some(&ana.token),
+            Some(json!({"instrument": "midas", "completed_on": "2026-02-01", "answers": [0, 0, 0, 0, 0]})),
+        )
+        .await;
+    let questionnaire_id = q.body["id"].as_str().unwrap().to_owned();
     World {
         app,
         ana,
@@ -157,6 +186,7 @@ async fn world() -> World {
         stranger,
         admin,
         treatment_id,
+        questionnaire_id,
     }
 }
 
@@ -177,6 +207,7 @@ fn patient_routes(w: &World) -> Vec<Route> {
             let path = template
                 .replace("{patient_id}", &w.ana.id.to_string())
                 .replace("{treatment_id}", &w.treatment_id)
+                .replace("{response_id}", &w.questionnaire_id)
                 .replace("{date}", "2026-02-02");
             Route {
                 method,
@@ -215,6 +246,19 @@ async fn assert_untouched(w: &World) {
         .await;
     assert_eq!(t.status, 200);
     assert_eq!(t.body["notes"], Value::Null);
+    let q = w
+        .app
+        .get(
+            &format!("/v1/patients/{}/questionnaires", w.ana.id),
+            &w.ana.token,
+        )
+        .await;
+    assert_eq!(
+        q.body["items"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        q.body
+    );
     w.app
         .get(
             &format!("/v1/patients/{}/diary/2026-02-03", w.ana.id),
