@@ -75,6 +75,8 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("rate limited")]
     TooManyRequests { retry_after_secs: u64 },
+    #[error("request timeout")]
+    RequestTimeout,
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -110,6 +112,7 @@ impl ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -129,6 +132,7 @@ impl ApiError {
             Self::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
             Self::Validation(_) => ("validation", "Validation failed"),
             Self::TooManyRequests { .. } => ("rate-limited", "Too many requests"),
+            Self::RequestTimeout => ("request-timeout", "Request took too long"),
             Self::Unavailable(_) => ("unavailable", "Service unavailable"),
             Self::Internal(_) => ("internal", "Internal server error"),
         }
@@ -176,6 +180,10 @@ impl ApiError {
                         None,
                     )
                 }
+                Self::RequestTimeout => (
+                    "The request was not received and answered in time.".into(),
+                    None,
+                ),
                 Self::Internal(_) => ("An unexpected error occurred.".into(), None),
             };
         Problem {

@@ -178,7 +178,7 @@ pub struct DiaryRangeParams {
     #[param(minimum = 1, maximum = 1000, nullable = false)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page; omit for the first page.
-    #[param(nullable = false)]
+    #[param(nullable = false, max_length = 512)]
     pub cursor: Option<String>,
 }
 

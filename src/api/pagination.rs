@@ -10,6 +10,8 @@ use crate::error::ApiError;
 
 pub const DEFAULT_LIMIT: i64 = 100;
 pub const MAX_LIMIT: i64 = 1000;
+/// Cursors this server makes are far shorter; a longer one is junk.
+pub const MAX_CURSOR_CHARS: usize = 512;
 
 /// Paging parameters shared by every list.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
@@ -19,7 +21,7 @@ pub struct PageParams {
     #[param(minimum = 1, maximum = 1000, nullable = false)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page; omit for the first page.
-    #[param(nullable = false)]
+    #[param(nullable = false, max_length = 512)]
     pub cursor: Option<String>,
 }
 
@@ -39,7 +41,10 @@ impl PageParams {
         }
         let after = match &self.cursor {
             None => None,
-            Some(c) => match decode_cursor(c) {
+            Some(c) => match (c.len() <= MAX_CURSOR_CHARS)
+                .then(|| decode_cursor(c))
+                .flatten()
+            {
                 Some(key) => Some(key),
                 None => {
                     problems.add("cursor", "is not a cursor of this list");

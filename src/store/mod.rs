@@ -17,6 +17,7 @@ mod group;
 pub mod password_resets;
 pub mod questionnaires;
 pub mod sessions;
+pub mod throttle;
 pub mod tokens;
 pub mod treatments;
 pub mod users;
@@ -123,6 +124,10 @@ impl Store {
                 ))
             })?;
         }
+        if let Some(path) = args.sqlite_path() {
+            private_sqlite_files(&path)
+                .map_err(|e| DbErr::Custom(format!("{}: {e}", path.display())))?;
+        }
         let db = Database::connect(options)
             .await
             .map_err(|e| DbErr::Custom(format!("{}: {e}", where_is(args))))?;
@@ -181,6 +186,40 @@ impl Store {
     pub async fn ping(&self) -> Result<(), DbErr> {
         self.db.ping().await
     }
+}
+
+/// Health data: the database file is created readable by its owner only (0600), before SQLite
+/// opens it, and SQLite gives its `-wal` and `-shm` files the mode of the database file. Files
+/// left readable by an earlier version are tightened.
+fn private_sqlite_files(path: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            let file = std::path::PathBuf::from(name);
+            match std::fs::metadata(&file) {
+                Ok(meta) if meta.permissions().mode() & 0o077 != 0 => {
+                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+                }
+                _ => {}
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// Where the database is, for an error message: the SQLite file's absolute path, or the

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_migraine-diary");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_migraine-diary");
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -18,9 +18,9 @@ fn free_port() -> u16 {
         .port()
 }
 
-struct Server {
-    child: Child,
-    base: String,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) base: String,
 }
 
 impl Drop for Server {
@@ -35,9 +35,15 @@ fn database_url(dir: &Path) -> String {
 }
 
 async fn start(dir: &Path) -> Server {
+    start_with(dir, Command::new(BIN), &[]).await
+}
+
+/// Starts `serve` through `command` (the binary, or a shell that execs it) with more flags.
+pub(crate) async fn start_with(dir: &Path, mut command: Command, extra: &[&str]) -> Server {
     let port = free_port();
-    let child = Command::new(BIN)
+    let child = command
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .args(extra)
         .env("DATABASE_URL", database_url(dir))
         .env_remove("JWT_SECRET")
         .env("RUST_LOG", "warn")
@@ -66,7 +72,7 @@ async fn start(dir: &Path) -> Server {
 }
 
 /// A minimal HTTP/1.1 client over a TCP socket (one request per connection).
-async fn http(
+pub(crate) async fn http(
     method: &str,
     url: &str,
     token: Option<&str>,
