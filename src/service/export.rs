@@ -1,11 +1,13 @@
 //! The data export: everything held about a patient, read in one go (a diary holds at most a
 //! few thousand days, so no paging).
 
+use crate::domain::questionnaire::QuestionnaireResponse;
 use crate::domain::PatientId;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::diary::StoredEntry;
 use crate::store::entities::{care_link, session};
+use crate::store::questionnaires::{self, QuestionnaireFilter};
 use crate::store::treatments::StoredTreatment;
 use crate::store::users::{self, Account};
 use crate::store::{care, diary, sessions, treatments};
@@ -19,6 +21,7 @@ pub struct PatientRecord {
     pub account: Account,
     pub diary: Vec<StoredEntry>,
     pub treatments: Vec<StoredTreatment>,
+    pub questionnaires: Vec<QuestionnaireResponse>,
     pub care_team: Vec<(care_link::Model, Account)>,
     pub sessions: Vec<session::Model>,
 }
@@ -33,6 +36,14 @@ pub async fn patient_record(state: &AppState, patient: PatientId) -> ApiResult<P
     Ok(PatientRecord {
         diary: diary::list_range(db, patient, None, None, None, ALL).await?,
         treatments: treatments::list(db, patient, None, ALL).await?,
+        questionnaires: questionnaires::list(
+            db,
+            patient,
+            QuestionnaireFilter::default(),
+            None,
+            ALL,
+        )
+        .await?,
         care_team: care::list_clinicians(db, patient, None, ALL).await?,
         sessions: sessions::list_for_user(db, account.id).await?,
         account,
