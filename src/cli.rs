@@ -139,6 +139,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         )
         })?;
     let (auth, key) = args.auth_settings().map_err(|e| e.to_string())?;
+    let mailer = crate::mail::Mailer::from_args(&args.mail).map_err(|e| e.to_string())?;
     let store = Store::connect_and_migrate(&args.database)
         .await
         .map_err(|e| format!("database: {e}"))?;
@@ -153,7 +154,12 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         }
         None => tracing::info!("token signing key from JWT_SECRET"),
     }
-    let state = AppState::new(store, &auth).map_err(|e| e.to_string())?;
+    if !mailer.is_enabled() {
+        tracing::warn!(
+            "SMTP_URL is not set: password-reset codes cannot be mailed (admins can issue them)"
+        );
+    }
+    let state = AppState::with_mailer(store, &auth, mailer).map_err(|e| e.to_string())?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!("listening on http://{local} (docs at http://{local}/docs)");
     axum::serve(listener, app(state))

@@ -13,6 +13,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod mail;
 pub mod router;
 pub mod service;
 pub mod state;

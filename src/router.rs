@@ -19,8 +19,8 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::api::{
-    accounts, add_problem_responses, care_team, changes, diary, health, outcomes, patients,
-    questionnaires, treatments, ApiDoc,
+    accounts, add_problem_responses, care_team, changes, data_rights, diary, health, outcomes,
+    password, patients, questionnaires, treatments, ApiDoc,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -39,6 +39,14 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::logout))
         .routes(routes!(accounts::get_me, accounts::update_me))
         .routes(routes!(accounts::create_user))
+        // Passwords and data rights: the caller's own, anyone's reset, then admins.
+        .routes(routes!(password::change_password))
+        .routes(routes!(password::request_password_reset))
+        .routes(routes!(password::confirm_password_reset))
+        .routes(routes!(data_rights::export_my_data))
+        .routes(routes!(data_rights::delete_my_account))
+        .routes(routes!(password::issue_desk_reset_code))
+        .routes(routes!(data_rights::delete_user))
         // The care team: clinicians hand out invites, patients redeem and revoke them.
         .routes(routes!(care_team::create_invite))
         .routes(routes!(

@@ -1,14 +1,18 @@
 //! [`AppState`]: what every request handler shares (the store, the token keys, the password
-//! hasher, the login limiter and the admission gate for panel-wide reads).
+//! hasher, the login limiter, the admission gate for panel-wide reads, the session cache and
+//! the password-reset worker).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::password::PasswordHasher;
 use crate::auth::rate_limit::LoginLimiter;
+use crate::auth::sessions::Sessions;
 use crate::auth::tokens::TokenKeys;
 use crate::config::AuthSettings;
 use crate::error::ApiError;
+use crate::mail::Mailer;
+use crate::service::password_reset::ResetQueue;
 use crate::store::Store;
 
 /// Failed logins for one email that are allowed within [`LOGIN_WINDOW`]; the next gets 429.
@@ -27,11 +31,28 @@ pub struct AppState {
     /// cohort): one per core at a time. They are CPU-bound, so queueing the rest costs no
     /// throughput, and it bounds the memory that many concurrent ones would hold at once.
     pub panel_reads: Arc<tokio::sync::Semaphore>,
+    /// Which sessions are live: the per-request check, cached and kept exact across instances.
+    pub sessions: Sessions,
+    /// Password-reset requests, handled off the request path.
+    pub password_resets: ResetQueue,
 }
 
 impl AppState {
+    /// A state that sends no mail (tests, tools).
     pub fn new(store: Store, auth: &AuthSettings) -> Result<Self, ApiError> {
+        Self::with_mailer(store, auth, Mailer::disabled())
+    }
+
+    /// Starts the session listener (PostgreSQL) and the password-reset worker: call inside a
+    /// Tokio runtime.
+    pub fn with_mailer(
+        store: Store,
+        auth: &AuthSettings,
+        mailer: Mailer,
+    ) -> Result<Self, ApiError> {
         Ok(Self {
+            sessions: Sessions::new(store.db.clone()),
+            password_resets: ResetQueue::start(store.clone(), mailer),
             store,
             tokens: Arc::new(TokenKeys::new(auth)),
             hasher: PasswordHasher::new()?,

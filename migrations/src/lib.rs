@@ -7,6 +7,7 @@ mod m20261125_000001_init;
 mod m20261201_000001_typed_columns;
 mod m20261201_100001_change_feed;
 mod m20261201_100002_questionnaires;
+mod m20261201_200001_sessions_and_resets;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_typed_columns::Migration),
             Box::new(m20261201_100001_change_feed::Migration),
             Box::new(m20261201_100002_questionnaires::Migration),
+            Box::new(m20261201_200001_sessions_and_resets::Migration),
         ]
     }
 }

@@ -5,11 +5,13 @@
 pub mod accounts;
 pub mod care_team;
 pub mod changes;
+pub mod data_rights;
 pub mod diary;
 pub mod extract;
 pub mod health;
 pub mod outcomes;
 pub mod pagination;
+pub mod password;
 pub mod patients;
 pub mod questionnaires;
 mod strict_json;

@@ -8,7 +8,10 @@
 pub mod accounts;
 pub mod care_team;
 pub mod diary;
+pub mod erasure;
+pub mod export;
 pub mod outcomes;
+pub mod password_reset;
 pub mod patients;
 pub mod sessions;
 pub mod sync;

@@ -2,12 +2,12 @@
 
 use base64::Engine;
 use chrono::Utc;
-use migraine_diary::auth::tokens::{Claims, TokenKeys, ISSUER};
+use migraine_diary::auth::tokens::{Claims, TokenKeys, AUDIENCE, ISSUER};
 use migraine_diary::auth::Role;
 use migraine_diary::config::AuthSettings;
 use serde_json::{json, Value};
 
-use crate::common::{calm_day, Actor, TestApp, SECRET};
+use crate::common::{calm_day, Actor, TestApp, PASSWORD, SECRET};
 
 struct Route {
     method: String,
@@ -275,15 +275,18 @@ fn bad_tokens(w: &World) -> Vec<(&'static str, String)> {
         .sign(&Claims {
             sub: w.ana.id,
             role: Role::Patient,
+            sid: uuid::Uuid::now_v7(),
             iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
             iat: now - 7200,
+            nbf: now - 7200,
             exp: now - 3600,
         })
         .unwrap();
     let other_key = TokenKeys::new(&AuthSettings::with_secret(
         b"another-secret-another-secret-0123".to_vec(),
     ))
-    .issue_access(w.ana.id, Role::Patient)
+    .issue_access(w.ana.id, Role::Patient, uuid::Uuid::now_v7())
     .unwrap();
     // Same signature, payload changed to claim another patient.
     let parts: Vec<&str> = w.ana.token.split('.').collect();
@@ -398,11 +401,34 @@ fn role_cases(w: &World) -> Vec<(&'static str, &'static str, Option<Value>, Vec<
             Some(json!({"email": "x@clinic.org", "password": "long enough pw", "role": "admin"})),
             vec![&w.ana, &w.linked],
         ),
+        ("GET", "/v1/me/export", None, vec![&w.linked, &w.admin]),
+        (
+            "POST",
+            "/v1/me/delete",
+            Some(json!({"password": PASSWORD})),
+            vec![&w.linked, &w.admin],
+        ),
+        (
+            "POST",
+            "/v1/admin/users/{user_id}/password-reset",
+            None,
+            vec![&w.ana, &w.linked],
+        ),
+        (
+            "DELETE",
+            "/v1/admin/users/{user_id}",
+            None,
+            vec![&w.ana, &w.linked],
+        ),
     ]
 }
 
 /// The caller's own account: any valid token, no role.
-const OWN_ACCOUNT: &[(&str, &str)] = &[("GET", "/v1/me"), ("PATCH", "/v1/me")];
+const OWN_ACCOUNT: &[(&str, &str)] = &[
+    ("GET", "/v1/me"),
+    ("PATCH", "/v1/me"),
+    ("POST", "/v1/me/password"),
+];
 
 /// Operations without a token (tested in accounts.rs and server.rs).
 const PUBLIC: &[(&str, &str)] = &[
@@ -410,6 +436,8 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/v1/auth/login"),
     ("POST", "/v1/auth/refresh"),
     ("POST", "/v1/auth/logout"),
+    ("POST", "/v1/auth/password-reset"),
+    ("POST", "/v1/auth/password-reset/confirm"),
     ("GET", "/health/live"),
     ("GET", "/health/ready"),
 ];
@@ -448,7 +476,9 @@ async fn role_routes_refuse_the_wrong_role() {
     let w = world().await;
     let cases = role_cases(&w);
     for (method, template, body, forbidden) in cases {
-        let path = template.replace("{clinician_id}", &w.linked.id.to_string());
+        let path = template
+            .replace("{clinician_id}", &w.linked.id.to_string())
+            .replace("{user_id}", &w.linked.id.to_string());
         let path = match method {
             "GET" if path == "/v1/cohort/summary" => format!("{path}?kind=iv_ketamine"),
             _ => path,

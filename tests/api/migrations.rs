@@ -2,12 +2,10 @@
 //! typed-columns migration, and afterwards refuses values that no domain type can hold.
 
 use chrono::NaiveDate;
-use migraine_diary::domain::{
-    Disability, HeadacheFeatures, PatientId, Role, TimeZone, TreatmentKind,
-};
+use migraine_diary::domain::{Disability, HeadacheFeatures, PatientId, Role, TreatmentKind};
 use migraine_diary::store::diary;
 use migraine_diary::store::treatments;
-use migraine_diary::store::users::{self, NewUser};
+use migraine_diary::store::users;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
 use uuid::Uuid;
@@ -24,23 +22,26 @@ struct OldRows {
 
 /// A patient with one diary day and one treatment, written under the first schema.
 async fn write_old_rows(db: &DatabaseConnection) -> OldRows {
-    let patient = users::create(
-        db,
-        NewUser {
-            email: "old@example.org".into(),
-            password_hash: "not-a-real-hash".into(),
-            role: Role::Patient,
-            display_name: None,
-            timezone: TimeZone::parse("Europe/Berlin").unwrap(),
-        },
-    )
-    .await
-    .unwrap();
-    let patient = PatientId(patient.id.0);
-    let date = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
-    // Raw SQL in the first schema's columns: today's store writes columns (and the change
-    // counter) that later migrations add.
+    // All in SQL of the first schema: today's entities and store write columns (and the
+    // change counter) that later migrations add.
+    let patient = PatientId(Uuid::now_v7());
     let now = chrono::Utc::now();
+    insert(
+        db,
+        "users (id, email, password_hash, role, display_name, timezone, created_at, updated_at)",
+        vec![
+            patient.0.into(),
+            "old@example.org".into(),
+            "not-a-real-hash".into(),
+            "patient".into(),
+            Option::<String>::None.into(),
+            "Europe/Berlin".into(),
+            now.into(),
+            now.into(),
+        ],
+    )
+    .await;
+    let date = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
     let nausea = i32::from(
         HeadacheFeatures {
             nausea: true,
