@@ -17,6 +17,7 @@ use super::treatments::Treatment;
 use super::{Conflict, Unauthorized};
 use crate::auth::{AuthUser, Role};
 use crate::domain::account::check_password_length;
+use crate::domain::questionnaire::QuestionnaireResponse;
 use crate::domain::{Problems, UserId};
 use crate::error::ApiResult;
 use crate::service::erasure;
@@ -46,6 +47,8 @@ pub struct PatientExport {
     pub diary: Vec<DiaryEntry>,
     /// Every treatment, by start.
     pub treatments: Vec<Treatment>,
+    /// Every questionnaire response, by completion date.
+    pub questionnaires: Vec<QuestionnaireResponse>,
     /// The clinicians who may read the diary.
     pub care_team: Vec<LinkedClinician>,
     /// Logins of the account.
@@ -63,6 +66,7 @@ impl From<PatientRecord> for PatientExport {
                 .into_iter()
                 .map(|t| Treatment::new(t, tz))
                 .collect(),
+            questionnaires: record.questionnaires,
             care_team: record
                 .care_team
                 .into_iter()
