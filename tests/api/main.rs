@@ -10,6 +10,7 @@ mod care_team;
 mod changes;
 mod data_rights;
 mod diary;
+mod export;
 mod migrations;
 mod openapi;
 mod outcomes;
