@@ -144,48 +144,39 @@ impl ApiError {
             Self::VersionConflicts(conflicts) => Some(conflicts.clone()),
             _ => None,
         };
-        let (detail, errors) =
-            match self {
-                Self::BadRequest(d)
-                | Self::Unauthorized(d)
-                | Self::Forbidden(d)
-                | Self::NotFound(d)
-                | Self::Conflict(d)
-                | Self::PreconditionFailed(d)
-                | Self::Unavailable(d) => (d.clone(), None),
-                Self::PayloadTooLarge => ("The request body exceeds the size limit.".into(), None),
-                Self::UnsupportedMediaType => (
-                    "Send the body in the media type the operation documents (`application/json` unless it says otherwise).".into(),
-                    None,
-                ),
-                Self::Validation(errors) => {
-                    let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-                    (
-                        format!("Invalid field(s): {}.", fields.join(", ")),
-                        Some(errors.clone()),
-                    )
-                }
-                Self::TooManyRequests { retry_after_secs } => (
-                    format!("Too many attempts; retry after {retry_after_secs} s."),
-                    None,
-                ),
-                Self::VersionConflicts(conflicts) => {
-                    (
-                        format!(
-                    "{} entr{} changed since the version given in `if_version`; nothing was \
-                     saved. Pull the changes, resolve and push again.",
-                    conflicts.len(),
-                    if conflicts.len() == 1 { "y has" } else { "ies have" }
-                ),
-                        None,
-                    )
-                }
-                Self::RequestTimeout => (
-                    "The request was not received and answered in time.".into(),
-                    None,
-                ),
-                Self::Internal(_) => ("An unexpected error occurred.".into(), None),
-            };
+        let (detail, errors) = match self {
+            Self::BadRequest(d)
+            | Self::Unauthorized(d)
+            | Self::Forbidden(d)
+            | Self::NotFound(d)
+            | Self::Conflict(d)
+            | Self::PreconditionFailed(d)
+            | Self::Unavailable(d) => (d.clone(), None),
+            Self::PayloadTooLarge => ("The request body exceeds the size limit.".into(), None),
+            Self::UnsupportedMediaType => (
+                "Send the body in the media type the operation documents (`application/json` \
+                 unless it says otherwise)."
+                    .into(),
+                None,
+            ),
+            Self::Validation(errors) => {
+                let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+                (
+                    format!("Invalid field(s): {}.", fields.join(", ")),
+                    Some(errors.clone()),
+                )
+            }
+            Self::TooManyRequests { retry_after_secs } => (
+                format!("Too many attempts; retry after {retry_after_secs} s."),
+                None,
+            ),
+            Self::VersionConflicts(conflicts) => (conflicts_detail(conflicts.len()), None),
+            Self::RequestTimeout => (
+                "The request was not received and answered in time.".into(),
+                None,
+            ),
+            Self::Internal(_) => ("An unexpected error occurred.".into(), None),
+        };
         Problem {
             problem_type: format!("urn:migraine-diary:problem:{kind}"),
             title: title.into(),
@@ -195,6 +186,15 @@ impl ApiError {
             conflicts,
         }
     }
+}
+
+/// The `detail` of a 412 with `conflicts`.
+fn conflicts_detail(n: usize) -> String {
+    let days = if n == 1 { "day has" } else { "days have" };
+    format!(
+        "{n} {days} changed since the version given in `if_version`; nothing was saved. Pull \
+         the changes, resolve and push again."
+    )
 }
 
 pub const PROBLEM_JSON: &str = "application/problem+json";

@@ -7,10 +7,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::diary::StoredEntry;
 use crate::store::entities::{care_link, session};
-use crate::store::questionnaires::{self, QuestionnaireFilter};
 use crate::store::treatments::StoredTreatment;
 use crate::store::users::{self, Account};
-use crate::store::{care, diary, sessions, treatments};
+use crate::store::{care, diary, questionnaires, sessions, treatments};
 
 /// No list of one patient comes near this; it only keeps the queries' `LIMIT` finite.
 const ALL: u64 = 1 << 40;
@@ -36,14 +35,7 @@ pub async fn patient_record(state: &AppState, patient: PatientId) -> ApiResult<P
     Ok(PatientRecord {
         diary: diary::list_range(db, patient, None, None, None, ALL).await?,
         treatments: treatments::list(db, patient, None, ALL).await?,
-        questionnaires: questionnaires::list(
-            db,
-            patient,
-            QuestionnaireFilter::default(),
-            None,
-            ALL,
-        )
-        .await?,
+        questionnaires: questionnaires::list(db, patient, Default::default(), None, ALL).await?,
         care_team: care::list_clinicians(db, patient, None, ALL).await?,
         sessions: sessions::list_for_user(db, account.id).await?,
         account,

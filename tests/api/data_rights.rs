@@ -46,6 +46,25 @@ async fn full_record(app: &TestApp) -> (Actor, Actor, Actor) {
             .await;
         assert_eq!(r.status, 201, "{}", r.body);
     }
+    // A day written and deleted (a tombstone of the changes feed) and a questionnaire.
+    let gone = format!("/v1/patients/{}/diary/2026-02-03", ana.id);
+    app.call("PUT", &gone, Some(&ana.token), Some(day.clone()))
+        .await;
+    assert_eq!(
+        app.call("DELETE", &gone, Some(&ana.token), None)
+            .await
+            .status,
+        204
+    );
+    let r = app
+        .call(
+            "POST",
+            &format!("/v1/patients/{}/questionnaires", ana.id),
+            Some(&ana.token),
+            Some(json!({"instrument": "midas", "completed_on": "2026-02-01", "answers": [3, 1, 0, 2, 0]})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
     for who in [&kim, &ana] {
         let r = app
             .call(
@@ -179,7 +198,8 @@ async fn the_export_holds_the_whole_record() {
     assert_eq!(doc["diary"][0]["peak_pain"], 7);
     assert_eq!(doc["treatments"].as_array().unwrap().len(), 2);
     assert_eq!(doc["questionnaires"][0]["instrument"], "midas");
-    assert_eq!(doc["questionnaires"][0]["score"], 10);
+    assert_eq!(doc["questionnaires"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["questionnaires"][0]["grade"], "II");
     assert_eq!(doc["care_team"][0]["id"], kim.id.to_string());
     assert!(doc["sessions"].as_array().unwrap().len() >= 2);
     assert!(doc["exported_at"].is_string());

@@ -282,14 +282,14 @@ def main() -> None:
     problem(get_patient.sync_detailed(uuid.uuid4(), client=patient), 404, "not-found")
     step("404 for a missing day and for another patient (problem+json)")
 
-    problem(refresh_tokens.sync_detailed(client=anon, body=RefreshRequest(refresh_token=first.refresh_token)), 401, "unauthorized")
-    step("a spent refresh token is 401")
-
     # -- two devices sync through the changes feed ------------------------------------------------
     sync_two_devices(patient, patient_id)
 
     # -- password change: runs when the operation is in the document (it ends every session) ------
     change_password(anon, patient, email, password)
+
+    problem(refresh_tokens.sync_detailed(client=anon, body=RefreshRequest(refresh_token=first.refresh_token)), 401, "unauthorized")
+    step("a spent refresh token is 401")
 
 
 class Device:

@@ -261,17 +261,17 @@ async function main(): Promise<void> {
   assertProblem(stale.error, 412, "precondition-failed");
   step("412 on a stale If-Match");
 
-  const reuse = await api.POST("/v1/auth/refresh", {
-    body: { refresh_token: login.data.refresh_token },
-  });
-  assertProblem(reuse.error, 401, "unauthorized");
-  step("a spent refresh token is 401");
-
   // -- two devices sync through the changes feed ---------------------------------------------
   await syncTwoDevices(api, patientId);
 
   // -- password change: runs when the operation is in the document (it ends every session) ----
   await changePassword(api, patientSession, email, password);
+
+  const reuse = await api.POST("/v1/auth/refresh", {
+    body: { refresh_token: login.data.refresh_token },
+  });
+  assertProblem(reuse.error, 401, "unauthorized");
+  step("a spent refresh token is 401");
 }
 
 /** One device's copy of the diary, kept up to date from the changes feed only. */
