@@ -198,8 +198,9 @@ async fn the_export_holds_the_whole_record() {
     assert_eq!(doc["diary"][0]["peak_pain"], 7);
     assert_eq!(doc["treatments"].as_array().unwrap().len(), 2);
     assert_eq!(doc["questionnaires"][0]["instrument"], "midas");
-    assert_eq!(doc["questionnaires"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["questionnaires"].as_array().unwrap().len(), 2);
     assert_eq!(doc["questionnaires"][0]["grade"], "II");
+    assert_eq!(doc["questionnaires"][1]["score"], 10);
     assert_eq!(doc["care_team"][0]["id"], kim.id.to_string());
     assert!(doc["sessions"].as_array().unwrap().len() >= 2);
     assert!(doc["exported_at"].is_string());
