@@ -139,6 +139,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         )
         })?;
     let (auth, key) = args.auth_settings().map_err(|e| e.to_string())?;
+    let limits = args.limits.settings().map_err(|e| e.to_string())?;
+    let connections = args.connections.settings().map_err(|e| e.to_string())?;
     let mailer = crate::mail::Mailer::from_args(&args.mail).map_err(|e| e.to_string())?;
     let store = Store::connect_and_migrate(&args.database)
         .await
@@ -159,13 +161,12 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             "SMTP_URL is not set: password-reset codes cannot be mailed (admins can issue them)"
         );
     }
-    let state = AppState::with_mailer(store, &auth, mailer).map_err(|e| e.to_string())?;
+    let state = AppState::build(store, &auth, limits, mailer).map_err(|e| e.to_string())?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!("listening on http://{local} (docs at http://{local}/docs)");
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| format!("server: {e}"))
+    tokio::spawn(crate::limits::maintain(state.clone()));
+    crate::server::serve(listener, app(state), connections, shutdown_signal()).await;
+    Ok(())
 }
 
 async fn shutdown_signal() {
@@ -288,4 +289,14 @@ async fn seed_demo(args: DemoArgs) -> Result<(), String> {
         report.elapsed.as_secs_f64()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
 }

@@ -2,8 +2,11 @@
 //! validated here with clear messages. Nothing deeper in the code reads the environment.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
+
+use crate::limits::{Budget, LimitSettings, TrustedProxies};
 
 /// The default database: a SQLite file in the working directory, created when missing.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://migraine-diary.db?mode=rwc";
@@ -103,6 +106,194 @@ pub struct ServeArgs {
     pub jwt_previous_secrets: Vec<String>,
     #[command(flatten)]
     pub mail: crate::mail::MailArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
+}
+
+/// Budgets against abuse (README, "Limits"). Login, sign-up and reset budgets are counted in the
+/// database, so every instance on one database shares them.
+#[derive(Args, Clone, Debug)]
+pub struct LimitArgs {
+    /// Failed logins allowed for one account from one client address per login window.
+    #[arg(long, env = "LOGIN_FAILURES_PER_ACCOUNT_CLIENT", default_value_t = 10)]
+    pub login_failures_per_account_client: u32,
+    /// Failed logins allowed from one client address (over all accounts) per login window.
+    #[arg(long, env = "LOGIN_FAILURES_PER_CLIENT", default_value_t = 100)]
+    pub login_failures_per_client: u32,
+    /// Failed logins allowed for one account from anywhere per login window; keep it far above
+    /// the per-client budget so that no single address can lock the owner out.
+    #[arg(long, env = "LOGIN_FAILURES_PER_ACCOUNT", default_value_t = 1000)]
+    pub login_failures_per_account: u32,
+    /// Length of a login window, in seconds.
+    #[arg(long, env = "LOGIN_WINDOW_SECS", default_value_t = 900)]
+    pub login_window_secs: u64,
+    /// Sign-ups allowed from one client address per hour.
+    #[arg(long, env = "REGISTRATIONS_PER_CLIENT_PER_HOUR", default_value_t = 20)]
+    pub registrations_per_client_per_hour: u32,
+    /// Password-reset requests allowed from one client address per hour.
+    #[arg(
+        long,
+        env = "PASSWORD_RESETS_PER_CLIENT_PER_HOUR",
+        default_value_t = 10
+    )]
+    pub password_resets_per_client_per_hour: u32,
+    /// Requests per minute one authenticated caller may send (sustained), per instance.
+    #[arg(long, env = "REQUESTS_PER_MINUTE_PER_CALLER", default_value_t = 600)]
+    pub requests_per_minute_per_caller: u32,
+    /// Requests one authenticated caller may send at once above the sustained rate.
+    #[arg(long, env = "REQUEST_BURST_PER_CALLER", default_value_t = 100)]
+    pub request_burst_per_caller: u32,
+    /// Comma-separated proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is believed,
+    /// e.g. `127.0.0.1,10.0.0.0/8`. Empty (the default): the socket's peer is the client.
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
+}
+
+impl Default for LimitArgs {
+    fn default() -> Self {
+        let d = LimitSettings::default();
+        Self {
+            login_failures_per_account_client: d.login_per_account_client.max,
+            login_failures_per_client: d.login_per_client.max,
+            login_failures_per_account: d.login_per_account.max,
+            login_window_secs: d.login_per_client.window_secs,
+            registrations_per_client_per_hour: d.register_per_client.max,
+            password_resets_per_client_per_hour: d.password_reset_per_client.max,
+            requests_per_minute_per_caller: d.caller_per_minute,
+            request_burst_per_caller: d.caller_burst,
+            trusted_proxies: String::new(),
+        }
+    }
+}
+
+impl LimitArgs {
+    /// Validated budgets.
+    pub fn settings(&self) -> Result<LimitSettings, ConfigError> {
+        for (value, name) in [
+            (
+                self.login_failures_per_account_client,
+                "LOGIN_FAILURES_PER_ACCOUNT_CLIENT",
+            ),
+            (self.login_failures_per_client, "LOGIN_FAILURES_PER_CLIENT"),
+            (
+                self.login_failures_per_account,
+                "LOGIN_FAILURES_PER_ACCOUNT",
+            ),
+            (
+                self.registrations_per_client_per_hour,
+                "REGISTRATIONS_PER_CLIENT_PER_HOUR",
+            ),
+            (
+                self.password_resets_per_client_per_hour,
+                "PASSWORD_RESETS_PER_CLIENT_PER_HOUR",
+            ),
+            (
+                self.requests_per_minute_per_caller,
+                "REQUESTS_PER_MINUTE_PER_CALLER",
+            ),
+            (self.request_burst_per_caller, "REQUEST_BURST_PER_CALLER"),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::NotPositive(name));
+            }
+        }
+        if self.login_window_secs == 0 {
+            return Err(ConfigError::NotPositive("LOGIN_WINDOW_SECS"));
+        }
+        let trusted_proxies =
+            TrustedProxies::parse(&self.trusted_proxies).map_err(ConfigError::TrustedProxies)?;
+        let login = |max| Budget::new(max, self.login_window_secs);
+        Ok(LimitSettings {
+            login_per_account_client: login(self.login_failures_per_account_client),
+            login_per_client: login(self.login_failures_per_client),
+            login_per_account: login(self.login_failures_per_account),
+            register_per_client: Budget::new(self.registrations_per_client_per_hour, 3600),
+            password_reset_per_client: Budget::new(self.password_resets_per_client_per_hour, 3600),
+            caller_per_minute: self.requests_per_minute_per_caller,
+            caller_burst: self.request_burst_per_caller,
+            trusted_proxies,
+        })
+    }
+}
+
+/// How connections are kept in check (README, "Connections").
+#[derive(Args, Clone, Debug)]
+pub struct ConnectionArgs {
+    /// Open connections at most; further clients wait in the listen backlog until one closes.
+    /// Lowered at start to fit the process's file-descriptor limit.
+    #[arg(long, env = "MAX_OPEN_CONNECTIONS", default_value_t = 1024)]
+    pub max_open_connections: usize,
+    /// Requests handled at once at most; further requests wait for a turn.
+    #[arg(long, env = "MAX_CONCURRENT_REQUESTS", default_value_t = 256)]
+    pub max_concurrent_requests: usize,
+    /// Seconds a client has to send a request's headers (also the idle time allowed between
+    /// requests on a kept-alive HTTP/1 connection).
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request may take from its headers to the response, body upload included;
+    /// then 408.
+    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// Seconds a connection may stay silent (no byte received) before it is closed, for
+    /// HTTP/1 and HTTP/2 alike; also ends half-sent bodies.
+    #[arg(long, env = "IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    pub idle_timeout_secs: u64,
+    /// Seconds in-flight requests get to finish after SIGTERM before the process exits.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for ConnectionArgs {
+    fn default() -> Self {
+        Self {
+            max_open_connections: 1024,
+            max_concurrent_requests: 256,
+            header_read_timeout_secs: 10,
+            request_timeout_secs: 30,
+            idle_timeout_secs: 60,
+            shutdown_grace_secs: 30,
+        }
+    }
+}
+
+/// Connection settings, validated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionSettings {
+    pub max_open_connections: usize,
+    pub max_concurrent_requests: usize,
+    pub header_read_timeout: Duration,
+    pub request_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub shutdown_grace: Duration,
+}
+
+impl ConnectionArgs {
+    pub fn settings(&self) -> Result<ConnectionSettings, ConfigError> {
+        for (value, name) in [
+            (self.max_open_connections as u64, "MAX_OPEN_CONNECTIONS"),
+            (
+                self.max_concurrent_requests as u64,
+                "MAX_CONCURRENT_REQUESTS",
+            ),
+            (self.header_read_timeout_secs, "HEADER_READ_TIMEOUT_SECS"),
+            (self.request_timeout_secs, "REQUEST_TIMEOUT_SECS"),
+            (self.idle_timeout_secs, "IDLE_TIMEOUT_SECS"),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::NotPositive(name));
+            }
+        }
+        Ok(ConnectionSettings {
+            max_open_connections: self.max_open_connections,
+            max_concurrent_requests: self.max_concurrent_requests,
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+            request_timeout: Duration::from_secs(self.request_timeout_secs),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+            shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
+        })
+    }
 }
 
 /// Settings the running API needs, resolved and validated.
@@ -150,6 +341,8 @@ pub enum ConfigError {
     KeyFileTooShort(PathBuf),
     #[error("{0} must be positive")]
     NotPositive(&'static str),
+    #[error("TRUSTED_PROXIES: {0}")]
+    TrustedProxies(String),
 }
 
 impl std::fmt::Debug for ServeArgs {
@@ -335,6 +528,8 @@ mod tests {
             refresh_token_ttl_days: 30,
             jwt_previous_secrets: vec!["also-short".into()],
             mail: Default::default(),
+            limits: LimitArgs::default(),
+            connections: ConnectionArgs::default(),
         };
         assert!(matches!(
             args.auth_settings(),

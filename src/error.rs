@@ -78,6 +78,8 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("rate limited")]
     TooManyRequests { retry_after_secs: u64 },
+    #[error("request timeout")]
+    RequestTimeout,
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -114,6 +116,7 @@ impl ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -134,6 +137,7 @@ impl ApiError {
             Self::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
             Self::Validation(_) => ("validation", "Validation failed"),
             Self::TooManyRequests { .. } => ("rate-limited", "Too many requests"),
+            Self::RequestTimeout => ("request-timeout", "Request took too long"),
             Self::Unavailable(_) => ("unavailable", "Service unavailable"),
             Self::Internal(_) => ("internal", "Internal server error"),
         }
@@ -145,45 +149,40 @@ impl ApiError {
             Self::VersionConflicts(conflicts) => Some(conflicts.clone()),
             _ => None,
         };
-        let (detail, errors) =
-            match self {
-                Self::BadRequest(d)
-                | Self::Unauthorized(d)
-                | Self::Forbidden(d)
-                | Self::NotFound(d)
-                | Self::Conflict(d)
-                | Self::PreconditionFailed(d)
-                | Self::MethodNotAllowed(d)
-                | Self::Unavailable(d) => (d.clone(), None),
-                Self::PayloadTooLarge => ("The request body exceeds the size limit.".into(), None),
-                Self::UnsupportedMediaType => (
-                    "Send the body in the media type the operation documents (`application/json` unless it says otherwise).".into(),
-                    None,
-                ),
-                Self::Validation(errors) => {
-                    let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-                    (
-                        format!("Invalid field(s): {}.", fields.join(", ")),
-                        Some(errors.clone()),
-                    )
-                }
-                Self::TooManyRequests { retry_after_secs } => (
-                    format!("Too many attempts; retry after {retry_after_secs} s."),
-                    None,
-                ),
-                Self::VersionConflicts(conflicts) => {
-                    (
-                        format!(
-                    "{} entr{} changed since the version given in `if_version`; nothing was \
-                     saved. Pull the changes, resolve and push again.",
-                    conflicts.len(),
-                    if conflicts.len() == 1 { "y has" } else { "ies have" }
-                ),
-                        None,
-                    )
-                }
-                Self::Internal(_) => ("An unexpected error occurred.".into(), None),
-            };
+        let (detail, errors) = match self {
+            Self::BadRequest(d)
+            | Self::Unauthorized(d)
+            | Self::Forbidden(d)
+            | Self::NotFound(d)
+            | Self::Conflict(d)
+            | Self::PreconditionFailed(d)
+            | Self::MethodNotAllowed(d)
+            | Self::Unavailable(d) => (d.clone(), None),
+            Self::PayloadTooLarge => ("The request body exceeds the size limit.".into(), None),
+            Self::UnsupportedMediaType => (
+                "Send the body in the media type the operation documents (`application/json` \
+                 unless it says otherwise)."
+                    .into(),
+                None,
+            ),
+            Self::Validation(errors) => {
+                let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+                (
+                    format!("Invalid field(s): {}.", fields.join(", ")),
+                    Some(errors.clone()),
+                )
+            }
+            Self::TooManyRequests { retry_after_secs } => (
+                format!("Too many attempts; retry after {retry_after_secs} s."),
+                None,
+            ),
+            Self::VersionConflicts(conflicts) => (conflicts_detail(conflicts.len()), None),
+            Self::RequestTimeout => (
+                "The request was not received and answered in time.".into(),
+                None,
+            ),
+            Self::Internal(_) => ("An unexpected error occurred.".into(), None),
+        };
         Problem {
             problem_type: format!("urn:migraine-diary:problem:{kind}"),
             title: title.into(),
@@ -193,6 +192,15 @@ impl ApiError {
             conflicts,
         }
     }
+}
+
+/// The `detail` of a 412 with `conflicts`.
+fn conflicts_detail(n: usize) -> String {
+    let days = if n == 1 { "day has" } else { "days have" };
+    format!(
+        "{n} {days} changed since the version given in `if_version`; nothing was saved. Pull \
+         the changes, resolve and push again."
+    )
 }
 
 pub const PROBLEM_JSON: &str = "application/problem+json";

@@ -177,4 +177,7 @@ pub fn app(state: AppState) -> Router {
             }),
         )
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .layer(axum::middleware::map_request(
+            crate::request_id::drop_unsafe,
+        ))
 }

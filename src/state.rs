@@ -1,24 +1,18 @@
 //! [`AppState`]: what every request handler shares (the store, the token keys, the password
-//! hasher, the login limiter, the admission gate for panel-wide reads, the session cache and
+//! hasher, the abuse limits, the admission gate for panel-wide reads, the session cache and
 //! the password-reset worker).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::auth::password::PasswordHasher;
-use crate::auth::rate_limit::LoginLimiter;
 use crate::auth::sessions::Sessions;
 use crate::auth::tokens::TokenKeys;
 use crate::config::AuthSettings;
 use crate::error::ApiError;
+use crate::limits::{CallerLimiter, LimitSettings, Throttle};
 use crate::mail::Mailer;
 use crate::service::password_reset::ResetQueue;
 use crate::store::Store;
-
-/// Failed logins for one email that are allowed within [`LOGIN_WINDOW`]; the next gets 429.
-pub const LOGIN_ATTEMPTS: u32 = 10;
-/// The window of [`LOGIN_ATTEMPTS`]: 15 minutes.
-pub const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 /// What every request handler shares.
 #[derive(Clone, Debug)]
@@ -26,7 +20,12 @@ pub struct AppState {
     pub store: Store,
     pub tokens: Arc<TokenKeys>,
     pub hasher: PasswordHasher,
-    pub login_limiter: Arc<LoginLimiter>,
+    /// The budgets, and who is behind a trusted proxy.
+    pub limits: Arc<LimitSettings>,
+    /// Login, sign-up and reset budgets, counted in the database.
+    pub throttle: Throttle,
+    /// Request rate per authenticated caller.
+    pub caller_limit: Arc<CallerLimiter>,
     /// Admission for the reads that scale with a clinician's whole panel (patient list,
     /// cohort): one per core at a time. They are CPU-bound, so queueing the rest costs no
     /// throughput, and it bounds the memory that many concurrent ones would hold at once.
@@ -38,25 +37,50 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// A state that sends no mail (tests, tools).
+    /// A state with the default limits that sends no mail (tests, tools).
     pub fn new(store: Store, auth: &AuthSettings) -> Result<Self, ApiError> {
-        Self::with_mailer(store, auth, Mailer::disabled())
+        Self::build(store, auth, LimitSettings::default(), Mailer::disabled())
     }
 
-    /// Starts the session listener (PostgreSQL) and the password-reset worker: call inside a
-    /// Tokio runtime.
+    /// As [`AppState::new`], with a mailer.
     pub fn with_mailer(
         store: Store,
         auth: &AuthSettings,
         mailer: Mailer,
     ) -> Result<Self, ApiError> {
+        Self::build(store, auth, LimitSettings::default(), mailer)
+    }
+
+    /// As [`AppState::new`], with other budgets.
+    pub fn with_limits(
+        store: Store,
+        auth: &AuthSettings,
+        limits: LimitSettings,
+    ) -> Result<Self, ApiError> {
+        Self::build(store, auth, limits, Mailer::disabled())
+    }
+
+    /// Starts the session listener (PostgreSQL) and the password-reset worker: call inside a
+    /// Tokio runtime.
+    pub fn build(
+        store: Store,
+        auth: &AuthSettings,
+        limits: LimitSettings,
+        mailer: Mailer,
+    ) -> Result<Self, ApiError> {
+        let limits = Arc::new(limits);
         Ok(Self {
+            throttle: Throttle::new(store.clone(), Arc::clone(&limits)),
+            caller_limit: Arc::new(CallerLimiter::new(
+                limits.caller_per_minute,
+                limits.caller_burst,
+            )),
+            limits,
             sessions: Sessions::new(store.db.clone()),
             password_resets: ResetQueue::start(store.clone(), mailer),
             store,
             tokens: Arc::new(TokenKeys::new(auth)),
             hasher: PasswordHasher::new()?,
-            login_limiter: Arc::new(LoginLimiter::new(LOGIN_ATTEMPTS, LOGIN_WINDOW)),
             panel_reads: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),

@@ -8,6 +8,8 @@ mod m20261201_000001_typed_columns;
 mod m20261201_100001_change_feed;
 mod m20261201_100002_questionnaires;
 mod m20261201_200001_sessions_and_resets;
+mod m20261201_300001_throttle_and_treatment_editor;
+mod m20261201_500001_day_class;
 
 pub struct Migrator;
 
@@ -20,6 +22,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_100001_change_feed::Migration),
             Box::new(m20261201_100002_questionnaires::Migration),
             Box::new(m20261201_200001_sessions_and_resets::Migration),
+            Box::new(m20261201_300001_throttle_and_treatment_editor::Migration),
+            Box::new(m20261201_500001_day_class::Migration),
         ]
     }
 }

@@ -1,8 +1,6 @@
 //! Accounts and sessions: sign-up, login, token refresh with rotation, logout, the caller's
 //! profile, and admin-created staff accounts.
 
-use std::time::Instant;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -15,9 +13,12 @@ use super::extract::ApiJson;
 use super::validate::{double_option, not_null};
 use super::{Conflict, TooManyRequests, Unauthorized};
 use crate::auth::{AuthUser, Role};
-use crate::domain::account::{normalize_display_name, parse_timezone};
+use crate::domain::account::{
+    normalize_display_name, normalize_email, parse_timezone, MAX_PASSWORD_CHARS,
+};
 use crate::domain::{AccountDraft, NewAccount, Problems};
 use crate::error::{ApiError, ApiResult};
+use crate::limits::ClientAddr;
 use crate::service::accounts::{create_account, AccountError};
 use crate::service::sessions::{self, Session};
 use crate::state::AppState;
@@ -74,15 +75,48 @@ pub struct RegisterRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    /// The account's email; case and surrounding whitespace do not matter.
+    #[schema(max_length = 254)]
     pub email: String,
+    /// At most 256 characters.
+    #[schema(max_length = 256)]
     pub password: String,
 }
+
+/// The login's email, normalised; 422 for an input no account could have.
+fn login_email(req: &LoginRequest) -> ApiResult<String> {
+    let mut problems = Problems::new();
+    let email = normalize_email(&req.email, &mut problems);
+    problems.check(
+        req.password.chars().count() <= MAX_PASSWORD_CHARS,
+        "password",
+        format!("must be at most {MAX_PASSWORD_CHARS} characters"),
+    );
+    Ok(problems.or_ok(email)?)
+}
+
+/// Refresh tokens are 43 characters; the limit only keeps junk out.
+pub const MAX_REFRESH_TOKEN_CHARS: usize = 256;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     /// The refresh token of the last `TokenPair`.
+    #[schema(max_length = 256)]
     pub refresh_token: String,
+}
+
+impl RefreshRequest {
+    /// 422 for a string no refresh token could be.
+    fn checked(self) -> ApiResult<Self> {
+        let mut problems = Problems::new();
+        problems.check(
+            self.refresh_token.chars().count() <= MAX_REFRESH_TOKEN_CHARS,
+            "refresh_token",
+            format!("must be at most {MAX_REFRESH_TOKEN_CHARS} characters"),
+        );
+        Ok(problems.or_ok(self)?)
+    }
 }
 
 /// Always `Bearer`.
@@ -168,13 +202,16 @@ async fn store_account(state: &AppState, account: NewAccount) -> ApiResult<User>
 
 /// Register a patient
 ///
-/// Creates a patient account. Log in afterwards to get tokens.
+/// Creates a patient account. Log in afterwards to get tokens. Sign-ups per client address are
+/// limited (`--registrations-per-client-per-hour`); beyond that, 429 with `Retry-After`.
 #[utoipa::path(post, path = "/v1/auth/register", tag = "auth", operation_id = "registerPatient",
     request_body = RegisterRequest,
     responses((status = 201, description = "Account created", body = User),
-        (status = 409, response = Conflict)))]
+        (status = 409, response = Conflict),
+        (status = 429, response = TooManyRequests)))]
 pub(crate) async fn register(
     State(state): State<AppState>,
+    client: ClientAddr,
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
     let account = NewAccount::parse(AccountDraft {
@@ -184,6 +221,7 @@ pub(crate) async fn register(
         display_name: req.display_name,
         timezone: req.timezone,
     })?;
+    state.throttle.register(client.0).await?;
     Ok((
         StatusCode::CREATED,
         Json(store_account(&state, account).await?),
@@ -192,8 +230,10 @@ pub(crate) async fn register(
 
 /// Log in
 ///
-/// Trades email and password for a `TokenPair`. After 10 failed attempts for one email within
-/// 15 minutes, further attempts get 429 with `Retry-After`.
+/// Trades email and password for a `TokenPair`. Failed attempts are limited per account and
+/// client address (default 10 in 15 minutes), per client address over all accounts, and per
+/// account from anywhere (a far higher ceiling, so that nobody can lock the owner out); beyond a
+/// limit, 429 with `Retry-After`. Every attempt is counted before the password is checked.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", operation_id = "login",
     request_body = LoginRequest,
     responses((status = 200, description = "Logged in", body = TokenPair),
@@ -201,24 +241,19 @@ pub(crate) async fn register(
         (status = 429, response = TooManyRequests)))]
 pub(crate) async fn login(
     State(state): State<AppState>,
+    client: ClientAddr,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<TokenPair>> {
-    let email = req.email.trim().to_lowercase();
-    state
-        .login_limiter
-        .check(&email, Instant::now())
-        .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
+    let email = login_email(&req)?;
+    let attempt = state.throttle.login_attempt(&email, client.0).await?;
     let user = users::find_by_email(&state.store.db, &email).await?;
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let ok = state.hasher.verify(req.password, hash).await?;
     let user = match user {
         Some(u) if ok => u,
-        _ => {
-            state.login_limiter.record_failure(&email, Instant::now());
-            return Err(ApiError::Unauthorized("Invalid email or password.".into()));
-        }
+        _ => return Err(ApiError::Unauthorized("Invalid email or password.".into())),
     };
-    state.login_limiter.record_success(&email);
+    state.throttle.login_succeeded(attempt).await?;
     let session = sessions::start(&state, &user).await?;
     Ok(Json(session.into()))
 }
@@ -235,6 +270,7 @@ pub(crate) async fn refresh(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> ApiResult<Json<TokenPair>> {
+    let req = req.checked()?;
     let session = sessions::refresh(&state, &req.refresh_token).await?;
     Ok(Json(session.into()))
 }
@@ -251,6 +287,7 @@ pub(crate) async fn logout(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> ApiResult<StatusCode> {
+    let req = req.checked()?;
     sessions::end(&state, &req.refresh_token).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -49,6 +49,9 @@ pub struct LinkedClinicianList {
     pub next_cursor: Option<String>,
 }
 
+/// Invite codes are 12 characters (14 with dashes); a longer string is junk.
+pub const MAX_CODE_CHARS: usize = 64;
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedeemInviteRequest {
@@ -124,6 +127,12 @@ pub(crate) async fn link_clinician(
     ApiJson(req): ApiJson<RedeemInviteRequest>,
 ) -> ApiResult<(StatusCode, Json<LinkedClinician>)> {
     caller.require(Role::Patient)?;
+    if req.code.len() > MAX_CODE_CHARS {
+        return Err(ApiError::validation(
+            "code",
+            format!("must be at most {MAX_CODE_CHARS} characters"),
+        ));
+    }
     let (link, account) =
         care_team::link_clinician(&state.store, caller.as_patient(), &req.code).await?;
     Ok((

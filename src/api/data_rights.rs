@@ -17,6 +17,7 @@ use super::treatments::Treatment;
 use super::{Conflict, Unauthorized};
 use crate::auth::{AuthUser, Role};
 use crate::domain::account::check_password_length;
+use crate::domain::questionnaire::QuestionnaireResponse;
 use crate::domain::{Problems, UserId};
 use crate::error::ApiResult;
 use crate::service::erasure;
@@ -46,6 +47,8 @@ pub struct PatientExport {
     pub diary: Vec<DiaryEntry>,
     /// Every treatment, by start.
     pub treatments: Vec<Treatment>,
+    /// Every questionnaire response (MIDAS, HIT-6), by completion day.
+    pub questionnaires: Vec<QuestionnaireResponse>,
     /// The clinicians who may read the diary.
     pub care_team: Vec<LinkedClinician>,
     /// Logins of the account.
@@ -63,6 +66,7 @@ impl From<PatientRecord> for PatientExport {
                 .into_iter()
                 .map(|t| Treatment::new(t, tz))
                 .collect(),
+            questionnaires: record.questionnaires,
             care_team: record
                 .care_team
                 .into_iter()
@@ -98,7 +102,7 @@ pub struct DeleteAccountRequest {
 /// Export my data
 ///
 /// Patients only: everything held about the caller as one JSON document (profile, diary,
-/// treatments, care team, logins).
+/// treatments, questionnaires, care team, logins).
 #[utoipa::path(get, path = "/v1/me/export", tag = "accounts", operation_id = "exportMyData",
     security(("bearer" = [])),
     responses((status = 200, description = "The caller's whole record", body = PatientExport)))]
@@ -113,8 +117,8 @@ pub(crate) async fn export_my_data(
 
 /// Delete my account
 ///
-/// Patients only, with their password: the account, diary, treatments, care-team links,
-/// reset codes and sessions are deleted in one transaction (all or nothing), and every token
+/// Patients only, with their password: the account, diary (and its sync tombstones),
+/// treatments, questionnaires, care-team links, reset codes and sessions are deleted in one transaction (all or nothing), and every token
 /// stops working. The email may register again.
 #[utoipa::path(post, path = "/v1/me/delete", tag = "accounts", operation_id = "deleteMyAccount",
     security(("bearer" = [])),

@@ -210,7 +210,7 @@ pub struct DiaryRangeParams {
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page, as it was given (opaque, URL-safe base64); omit
     /// it, or leave it empty, for the first page. Any other value is a 422.
-    #[param(nullable = false, pattern = "^[A-Za-z0-9_-]*$")]
+    #[param(nullable = false, max_length = 512, pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
 }
 

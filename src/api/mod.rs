@@ -139,7 +139,7 @@ const PROBLEMS: &[(&str, &str, &str)] = &[
     (
         "429",
         "TooManyRequests",
-        "Too many attempts; wait `Retry-After` seconds.",
+        "Too many attempts or requests; wait `Retry-After` seconds.",
     ),
     (
         "500",
@@ -206,7 +206,7 @@ operation_problems! {
     ServiceUnavailable = "503";
 }
 
-/// Adds the problem+json responses to every operation: 400/422/500 everywhere; 401/403 where a
+/// Adds the problem+json responses to every operation: 400/422/500 everywhere; 401/403/429 where a
 /// token is needed; 404 where the path names a resource; 413/415 where a body is read. Kept here,
 /// once, rather than repeated on every handler; the statuses only some operations answer are
 /// declared on their own `#[utoipa::path]` (see [`operation_problems!`]).
@@ -233,7 +233,8 @@ fn add_to_operation(operation: &mut Operation, has_path_param: bool) {
     }
     let mut statuses: Vec<&str> = vec!["400", "422", "500"];
     if secured {
-        statuses.extend(["401", "403"]);
+        // 429: the per-caller request rate (`limits::caller`).
+        statuses.extend(["401", "403", "429"]);
     }
     if has_path_param {
         statuses.push("404");

@@ -10,6 +10,8 @@ use crate::error::ApiError;
 
 pub const DEFAULT_LIMIT: i64 = 100;
 pub const MAX_LIMIT: i64 = 1000;
+/// Cursors this server makes are far shorter; a longer one is junk.
+pub const MAX_CURSOR_CHARS: usize = 512;
 
 /// Paging parameters shared by every list.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
@@ -20,7 +22,7 @@ pub struct PageParams {
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page, as it was given (opaque, URL-safe base64); omit
     /// it, or leave it empty, for the first page. Any other value is a 422.
-    #[param(nullable = false, pattern = "^[A-Za-z0-9_-]*$")]
+    #[param(nullable = false, max_length = 512, pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
 }
 
@@ -41,7 +43,10 @@ impl PageParams {
         // `cursor=` (empty) is the first page, as if absent: some clients send every parameter.
         let after = match self.cursor.as_deref().filter(|c| !c.is_empty()) {
             None => None,
-            Some(c) => match decode_cursor(c) {
+            Some(c) => match (c.len() <= MAX_CURSOR_CHARS)
+                .then(|| decode_cursor(c))
+                .flatten()
+            {
                 Some(key) => Some(key),
                 None => {
                     problems.add("cursor", "is not a cursor of this list");

@@ -10,12 +10,13 @@ use uuid::Uuid;
 
 use super::accounts::TokenPair;
 use super::extract::{ApiJson, ApiPath};
-use super::Unauthorized;
+use super::{TooManyRequests, Unauthorized};
 use crate::auth::reset_code::MAX_CODE_INPUT;
 use crate::auth::{AuthUser, Role};
 use crate::domain::account::{check_password_as, check_password_length, normalize_email};
 use crate::domain::{Problems, UserId};
 use crate::error::ApiResult;
+use crate::limits::ClientAddr;
 use crate::service::{password_reset, sessions};
 use crate::state::AppState;
 
@@ -90,17 +91,21 @@ pub(crate) async fn change_password(
 ///
 /// Mails a single-use code, valid 30 minutes, to the address if it has an account. The
 /// answer is 202 whether or not it has one (nothing reveals which addresses are registered).
-/// A new code voids the earlier one.
+/// A new code voids the earlier one. Requests per client address are limited
+/// (`--password-resets-per-client-per-hour`); beyond that, 429 with `Retry-After`.
 #[utoipa::path(post, path = "/v1/auth/password-reset", tag = "auth", operation_id = "requestPasswordReset",
     request_body = PasswordResetRequest,
-    responses((status = 202, description = "Accepted; a code is mailed if the address has an account")))]
+    responses((status = 202, description = "Accepted; a code is mailed if the address has an account"),
+        (status = 429, response = TooManyRequests)))]
 pub(crate) async fn request_password_reset(
     State(state): State<AppState>,
+    client: ClientAddr,
     ApiJson(req): ApiJson<PasswordResetRequest>,
 ) -> ApiResult<StatusCode> {
     let mut problems = Problems::new();
     let email = normalize_email(&req.email, &mut problems);
     problems.or_ok(())?;
+    state.throttle.password_reset(client.0).await?;
     state.password_resets.request(email);
     Ok(StatusCode::ACCEPTED)
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::extract::{ApiJson, ApiQuery, PatientPath, TreatmentPath};
 use super::pagination::{paginate, PageParams};
 use super::validate::{double_option, not_null};
-use crate::auth::{require_patient_access, Access, AuthUser};
+use crate::auth::{require_patient_access, require_treatment_change, Access, AuthUser};
 use crate::domain::{treatment_day, TimeZone, TreatmentDraft, TreatmentEvent, TreatmentKind};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -137,6 +137,8 @@ pub struct Treatment {
     pub adverse_events: Vec<String>,
     /// The user (patient or clinician) who recorded it.
     pub recorded_by: Uuid,
+    /// The user who last changed it (`recorded_by` until it is changed).
+    pub updated_by: Uuid,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -198,6 +200,7 @@ impl Treatment {
             notes: t.notes,
             adverse_events: t.adverse_events,
             recorded_by: stored.recorded_by.0,
+            updated_by: stored.updated_by.0,
             created_at: stored.created_at,
             updated_at: stored.updated_at,
         }
@@ -296,6 +299,9 @@ pub(crate) async fn get_treatment(
 }
 
 /// Change a treatment
+///
+/// A patient may change only the treatments they recorded (403 for a clinician's record); a
+/// linked clinician any of the patient's. `updated_by` becomes the caller.
 #[utoipa::path(patch, path = "/v1/patients/{patient_id}/treatments/{treatment_id}", tag = "treatments", operation_id = "updateTreatment",
     security(("bearer" = [])),
     params(TreatmentPath),
@@ -321,14 +327,18 @@ pub(crate) async fn update_treatment(
     let current = treatments::get(&*txn, patient_id, treatment_id)
         .await?
         .ok_or_else(not_found)?;
+    require_treatment_change(caller, current.recorded_by)?;
     let merged = patch.applied_to(current.event.into_fields());
     let event = TreatmentEvent::parse(merged, Utc::now())?;
-    let stored = treatments::update(&*txn, patient_id, treatment_id, &event).await?;
+    let stored = treatments::update(&*txn, patient_id, treatment_id, &event, caller.id).await?;
     txn.commit().await?;
     Ok(Json(Treatment::new(stored, patient.timezone)))
 }
 
 /// Delete a treatment
+///
+/// A patient may delete only the treatments they recorded (403 for a clinician's record); a
+/// linked clinician any of the patient's.
 #[utoipa::path(delete, path = "/v1/patients/{patient_id}/treatments/{treatment_id}", tag = "treatments", operation_id = "deleteTreatment",
     security(("bearer" = [])),
     params(TreatmentPath),
@@ -349,6 +359,10 @@ pub(crate) async fn delete_treatment(
     )
     .await?;
     let txn = state.store.begin_write().await?;
+    let current = treatments::get(&*txn, patient_id, treatment_id)
+        .await?
+        .ok_or_else(not_found)?;
+    require_treatment_change(caller, current.recorded_by)?;
     if !treatments::delete(&*txn, patient_id, treatment_id).await? {
         return Err(not_found());
     }

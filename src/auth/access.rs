@@ -9,7 +9,7 @@
 use sea_orm::ConnectionTrait;
 
 use super::{AuthUser, Role};
-use crate::domain::PatientId;
+use crate::domain::{PatientId, UserId};
 use crate::error::ApiError;
 use crate::store::users::Account;
 use crate::store::{care, users};
@@ -60,4 +60,58 @@ pub async fn require_patient_access(
         .filter(|u| u.role == Role::Patient)
         .ok_or_else(patient_not_found)?;
     Ok(patient)
+}
+
+/// Whether `caller` may change or delete a treatment of a patient they may access (checked
+/// before): a patient only what they recorded themselves, so that a clinician's record (dose,
+/// kind) cannot be rewritten under the clinician's name; a linked clinician any of the patient's.
+pub fn may_change_treatment(caller: AuthUser, recorded_by: UserId) -> bool {
+    match caller.role {
+        Role::Patient => caller.id == recorded_by,
+        Role::Clinician => true,
+        Role::Admin => false,
+    }
+}
+
+/// 403 unless [`may_change_treatment`].
+pub fn require_treatment_change(caller: AuthUser, recorded_by: UserId) -> Result<(), ApiError> {
+    if may_change_treatment(caller, recorded_by) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "A patient may change only the treatments they recorded.".into(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    #[test]
+    fn patients_change_only_their_own_records_and_clinicians_any() {
+        let ana = AuthUser {
+            id: UserId(Uuid::now_v7()),
+            role: Role::Patient,
+        };
+        let kim = AuthUser {
+            id: UserId(Uuid::now_v7()),
+            role: Role::Clinician,
+        };
+        let lee = AuthUser {
+            id: UserId(Uuid::now_v7()),
+            role: Role::Clinician,
+        };
+        assert!(may_change_treatment(ana, ana.id));
+        assert!(!may_change_treatment(ana, kim.id));
+        assert!(may_change_treatment(kim, kim.id));
+        assert!(may_change_treatment(lee, kim.id));
+        assert!(may_change_treatment(kim, ana.id));
+        let admin = AuthUser {
+            id: UserId(Uuid::now_v7()),
+            role: Role::Admin,
+        };
+        assert!(!may_change_treatment(admin, admin.id));
+    }
 }

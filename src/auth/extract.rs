@@ -60,7 +60,10 @@ impl FromRequestParts<AppState> for AuthUser {
             .tokens
             .verify_access(token)
             .ok_or_else(|| ApiError::Unauthorized("Invalid or expired token.".into()))?;
-        // The session must still be live and the account still hold the token's role.
-        state.sessions.authorize(&claims).await
+        // The session must still be live and the account still hold the token's role; then the
+        // caller's request rate (keys only from live sessions, so the map stays bounded).
+        let caller = state.sessions.authorize(&claims).await?;
+        state.caller_limit.check(caller.id.0)?;
+        Ok(caller)
     }
 }

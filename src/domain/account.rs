@@ -10,6 +10,17 @@ use super::timezone::{TimeZone, TIMEZONE_MESSAGE};
 pub const MAX_DISPLAY_NAME_CHARS: usize = 100;
 pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_PASSWORD_CHARS: usize = 256;
+/// IANA names are at most about 30 characters; anything longer is not one.
+pub const MAX_TIMEZONE_CHARS: usize = 64;
+
+/// Characters that reorder how the text around them is displayed (bidi embeddings, overrides,
+/// isolates and marks): in a name they can make "Dr Kim" read as something else.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
+}
 
 /// What an account may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -82,7 +93,10 @@ pub fn check_password_length(password: &str, field: &str, problems: &mut Problem
 
 /// Parses an IANA zone name; a problem on `field` when it is none.
 pub fn parse_timezone(name: &str, field: &str, problems: &mut Problems) -> TimeZone {
-    match TimeZone::parse(name) {
+    match Some(name)
+        .filter(|n| n.len() <= MAX_TIMEZONE_CHARS)
+        .and_then(TimeZone::parse)
+    {
         Some(tz) => tz,
         None => {
             problems.add(field, TIMEZONE_MESSAGE);
@@ -103,6 +117,11 @@ pub fn normalize_display_name(raw: Option<String>, problems: &mut Problems) -> O
         !name.chars().any(char::is_control),
         "display_name",
         "must not contain control characters",
+    );
+    problems.check(
+        !name.chars().any(is_bidi_control),
+        "display_name",
+        "must not contain bidirectional control characters (U+202A–U+202E, U+2066–U+2069, marks)",
     );
     Some(name)
 }
@@ -206,6 +225,27 @@ mod tests {
     }
 
     #[test]
+    fn names_with_bidi_controls_are_refused() {
+        for bad in [
+            "Dr \u{202E}miK",
+            "a\u{2066}b\u{2069}",
+            "x\u{200F}y",
+            "\u{202A}z",
+        ] {
+            let mut p = Problems::new();
+            normalize_display_name(Some(bad.into()), &mut p);
+            assert_eq!(p.len(), 1, "{bad:?}");
+            assert_eq!(p.iter().next().unwrap().field, "display_name");
+        }
+        let mut p = Problems::new();
+        assert_eq!(
+            normalize_display_name(Some(" Ana López شريف ".into()), &mut p).as_deref(),
+            Some("Ana López شريف")
+        );
+        assert!(p.is_empty());
+    }
+
+    #[test]
     fn timezones_are_iana_names() {
         let mut p = Problems::new();
         parse_timezone("America/Chicago", "timezone", &mut p);
@@ -213,6 +253,8 @@ mod tests {
         assert!(p.is_empty());
         parse_timezone("Mars/Olympus", "timezone", &mut p);
         assert_eq!(p.iter().next().unwrap().field, "timezone");
+        parse_timezone(&format!("Europe/{}", "x".repeat(100)), "timezone", &mut p);
+        assert_eq!(p.len(), 2);
     }
 
     fn draft(role: Role) -> AccountDraft {

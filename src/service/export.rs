@@ -1,6 +1,7 @@
 //! The data export: everything held about a patient, read in one go (a diary holds at most a
 //! few thousand days, so no paging).
 
+use crate::domain::questionnaire::QuestionnaireResponse;
 use crate::domain::PatientId;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -8,7 +9,7 @@ use crate::store::diary::StoredEntry;
 use crate::store::entities::{care_link, session};
 use crate::store::treatments::StoredTreatment;
 use crate::store::users::{self, Account};
-use crate::store::{care, diary, sessions, treatments};
+use crate::store::{care, diary, questionnaires, sessions, treatments};
 
 /// No list of one patient comes near this; it only keeps the queries' `LIMIT` finite.
 const ALL: u64 = 1 << 40;
@@ -19,6 +20,7 @@ pub struct PatientRecord {
     pub account: Account,
     pub diary: Vec<StoredEntry>,
     pub treatments: Vec<StoredTreatment>,
+    pub questionnaires: Vec<QuestionnaireResponse>,
     pub care_team: Vec<(care_link::Model, Account)>,
     pub sessions: Vec<session::Model>,
 }
@@ -33,6 +35,7 @@ pub async fn patient_record(state: &AppState, patient: PatientId) -> ApiResult<P
     Ok(PatientRecord {
         diary: diary::list_range(db, patient, None, None, None, ALL).await?,
         treatments: treatments::list(db, patient, None, ALL).await?,
+        questionnaires: questionnaires::list(db, patient, Default::default(), None, ALL).await?,
         care_team: care::list_clinicians(db, patient, None, ALL).await?,
         sessions: sessions::list_for_user(db, account.id).await?,
         account,

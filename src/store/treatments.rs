@@ -24,6 +24,8 @@ pub struct StoredTreatment {
     pub event: TreatmentEvent,
     /// The user (patient or clinician) who recorded it.
     pub recorded_by: UserId,
+    /// The user who last changed it.
+    pub updated_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -47,6 +49,7 @@ pub fn decode(row: TreatmentRow) -> Result<StoredTreatment, sea_orm::DbErr> {
             adverse_events,
         }),
         recorded_by: UserId(row.recorded_by),
+        updated_by: UserId(row.updated_by.unwrap_or(row.recorded_by)),
         created_at: row.created_at,
         updated_at: row.updated_at,
     })
@@ -88,6 +91,7 @@ pub async fn insert(
         id: Set(Uuid::now_v7()),
         patient_id: Set(patient_id.0),
         recorded_by: Set(recorded_by.0),
+        updated_by: Set(Some(recorded_by.0)),
         change_seq: Set(change_seq),
         created_at: Set(now),
         updated_at: Set(now),
@@ -109,19 +113,21 @@ pub async fn get(
         .transpose()
 }
 
-/// Replaces the content of treatment `id` (of `patient_id`) with `event`, as the patient's next
-/// change.
+/// Replaces the content of treatment `id` (of `patient_id`) with `event`, changed by
+/// `updated_by`, as the patient's next change.
 pub async fn update(
     db: &impl ConnectionTrait,
     patient_id: PatientId,
     id: TreatmentId,
     event: &TreatmentEvent,
+    updated_by: UserId,
 ) -> Result<StoredTreatment, sea_orm::DbErr> {
     let change_seq = super::changes::next(db, patient_id).await?;
     let active = treatment::ActiveModel {
         id: sea_orm::ActiveValue::Unchanged(id.0),
         change_seq: Set(change_seq),
         updated_at: Set(super::now()),
+        updated_by: Set(Some(updated_by.0)),
         ..Default::default()
     };
     decode(with_content(active, event)?.update(db).await?)

@@ -21,8 +21,8 @@ fn ketamine() -> Value {
     })
 }
 
-/// A patient with a profile, diary, treatments by herself and by her clinician, a care-team
-/// link, two sessions and a reset code.
+/// A patient with a profile, diary (and a sync tombstone), treatments by herself and by her
+/// clinician, a questionnaire, a care-team link, two sessions and a reset code.
 async fn full_record(app: &TestApp) -> (Actor, Actor, Actor) {
     let ana = app.patient("ana@example.org", "Europe/Berlin").await;
     app.call(
@@ -46,6 +46,25 @@ async fn full_record(app: &TestApp) -> (Actor, Actor, Actor) {
             .await;
         assert_eq!(r.status, 201, "{}", r.body);
     }
+    // A day written and deleted (a tombstone of the changes feed) and a questionnaire.
+    let gone = format!("/v1/patients/{}/diary/2026-02-03", ana.id);
+    app.call("PUT", &gone, Some(&ana.token), Some(day.clone()))
+        .await;
+    assert_eq!(
+        app.call("DELETE", &gone, Some(&ana.token), None)
+            .await
+            .status,
+        204
+    );
+    let r = app
+        .call(
+            "POST",
+            &format!("/v1/patients/{}/questionnaires", ana.id),
+            Some(&ana.token),
+            Some(json!({"instrument": "midas", "completed_on": "2026-02-01", "answers": [3, 1, 0, 2, 0]})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
     for who in [&kim, &ana] {
         let r = app
             .call(
@@ -57,6 +76,25 @@ async fn full_record(app: &TestApp) -> (Actor, Actor, Actor) {
             .await;
         assert_eq!(r.status, 201, "{}", r.body);
     }
+    let r = app
+        .call(
+            "POST",
+            &format!("/v1/patients/{}/questionnaires", ana.id),
+            Some(&ana.token),
+            Some(json!({"instrument": "midas", "completed_on": "2026-02-03", "answers": [4, 2, 3, 0, 1]})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    // A day written and deleted again leaves a tombstone for the sync feed.
+    let path = format!("/v1/patients/{}/diary/2026-02-04", ana.id);
+    app.call("PUT", &path, Some(&ana.token), Some(migraine_day(3)))
+        .await;
+    assert_eq!(
+        app.call("DELETE", &path, Some(&ana.token), None)
+            .await
+            .status,
+        204
+    );
     app.login("ana@example.org").await;
     let admin = app.staff("admin", "admin@clinic.example").await;
     let r = app
@@ -159,6 +197,10 @@ async fn the_export_holds_the_whole_record() {
     assert_eq!(doc["diary"][0]["date"], "2026-02-01");
     assert_eq!(doc["diary"][0]["peak_pain"], 7);
     assert_eq!(doc["treatments"].as_array().unwrap().len(), 2);
+    assert_eq!(doc["questionnaires"][0]["instrument"], "midas");
+    assert_eq!(doc["questionnaires"].as_array().unwrap().len(), 2);
+    assert_eq!(doc["questionnaires"][0]["grade"], "II");
+    assert_eq!(doc["questionnaires"][1]["score"], 10);
     assert_eq!(doc["care_team"][0]["id"], kim.id.to_string());
     assert!(doc["sessions"].as_array().unwrap().len() >= 2);
     assert!(doc["exported_at"].is_string());
@@ -228,7 +270,13 @@ async fn a_deletion_that_fails_half_way_leaves_the_account_whole() {
     delete_me(&app, &ana, PASSWORD).await.assert_problem(500);
     let after = app.get("/v1/me/export", &ana.token).await;
     assert_eq!(after.status, 200, "the session survived");
-    for part in ["profile", "diary", "treatments", "care_team"] {
+    for part in [
+        "profile",
+        "diary",
+        "treatments",
+        "questionnaires",
+        "care_team",
+    ] {
         assert_eq!(after.body[part], before[part], "{part}");
     }
     app.login("ana@example.org").await;

@@ -22,21 +22,26 @@ struct OldRows {
 
 /// A patient with one diary day and one treatment, written under the first schema.
 async fn write_old_rows(db: &DatabaseConnection) -> OldRows {
-    // In SQL: today's `users` entity has columns the first schema lacks.
-    let patient = PatientId(uuid::Uuid::now_v7());
+    // All in SQL of the first schema: today's entities and store write columns (and the
+    // change counter) that later migrations add.
+    let patient = PatientId(Uuid::now_v7());
     let now = chrono::Utc::now();
-    db.execute_raw(Statement::from_sql_and_values(
-        db.get_database_backend(),
-        "INSERT INTO users (id, email, password_hash, role, display_name, timezone, created_at, updated_at) \
-         VALUES ($1, 'old@example.org', 'not-a-real-hash', 'patient', NULL, 'Europe/Berlin', $2, $3)",
-        [patient.0.into(), now.into(), now.into()],
-    ))
-    .await
-    .unwrap();
+    insert(
+        db,
+        "users (id, email, password_hash, role, display_name, timezone, created_at, updated_at)",
+        vec![
+            patient.0.into(),
+            "old@example.org".into(),
+            "not-a-real-hash".into(),
+            "patient".into(),
+            Option::<String>::None.into(),
+            "Europe/Berlin".into(),
+            now.into(),
+            now.into(),
+        ],
+    )
+    .await;
     let date = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
-    // Raw SQL in the first schema's columns: today's store writes columns (and the change
-    // counter) that later migrations add.
-    let now = chrono::Utc::now();
     let nausea = i32::from(
         HeadacheFeatures {
             nausea: true,
@@ -179,13 +184,13 @@ async fn a_corrupt_row_is_an_error_not_a_headache_free_day() {
     db.execute_unprepared("UPDATE diary_entries SET peak_pain = 11")
         .await
         .unwrap();
-    // The column today's entity reads that the first schema lacks, so that the read below
+    // The columns today's entity reads that the first schema lacks, so that the read below
     // fails on the value, not on the schema.
-    db.execute_unprepared(
-        "ALTER TABLE diary_entries ADD COLUMN change_seq BIGINT NOT NULL DEFAULT 0",
-    )
-    .await
-    .unwrap();
+    for column in ["change_seq BIGINT NOT NULL DEFAULT 0", "day_class SMALLINT"] {
+        db.execute_unprepared(&format!("ALTER TABLE diary_entries ADD COLUMN {column}"))
+            .await
+            .unwrap();
+    }
     let err = diary::get(&db, old.patient, old.date).await.unwrap_err();
     assert!(err.to_string().contains("corrupt diary entry"), "{err}");
     assert!(diary::day_records(&db, old.patient, old.date, old.date)

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_migraine-diary");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_migraine-diary");
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -18,9 +18,9 @@ fn free_port() -> u16 {
         .port()
 }
 
-struct Server {
-    child: Child,
-    base: String,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) base: String,
 }
 
 impl Drop for Server {
@@ -35,9 +35,15 @@ fn database_url(dir: &Path) -> String {
 }
 
 async fn start(dir: &Path) -> Server {
+    start_with(dir, Command::new(BIN), &[]).await
+}
+
+/// Starts `serve` through `command` (the binary, or a shell that execs it) with more flags.
+pub(crate) async fn start_with(dir: &Path, mut command: Command, extra: &[&str]) -> Server {
     let port = free_port();
-    let child = Command::new(BIN)
+    let child = command
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .args(extra)
         .env("DATABASE_URL", database_url(dir))
         .env_remove("JWT_SECRET")
         .env("RUST_LOG", "warn")
@@ -66,7 +72,7 @@ async fn start(dir: &Path) -> Server {
 }
 
 /// A minimal HTTP/1.1 client over a TCP socket (one request per connection).
-async fn http(
+pub(crate) async fn http(
     method: &str,
     url: &str,
     token: Option<&str>,
@@ -147,8 +153,39 @@ async fn acknowledged_entries_survive_kill_9_and_tokens_survive_restarts() {
         .unwrap();
         assert_eq!(s, 201);
     }
-    // SIGKILL straight after the last acknowledgement: no graceful shutdown, no checkpoint.
+    // Then 16 concurrent writers (so that the SQLite writes share group commits), killed with
+    // SIGKILL while they are still writing: no graceful shutdown, no checkpoint.
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let mut writers = Vec::new();
+    for w in 0..16i64 {
+        let (base, id, token) = (base.clone(), id.clone(), token.clone());
+        let acknowledged = std::sync::Arc::clone(&acknowledged);
+        writers.push(tokio::spawn(async move {
+            let first = chrono::NaiveDate::from_ymd_opt(2016, 1, 1).unwrap();
+            for k in 0..200 {
+                let date = first + chrono::Duration::days(w * 200 + k);
+                let answer = http(
+                    "PUT",
+                    &format!("{base}/v1/patients/{id}/diary/{date}"),
+                    Some(&token),
+                    Some(&json!({"peak_pain": 3})),
+                )
+                .await;
+                match answer {
+                    Ok((201, _)) => acknowledged.lock().unwrap().push(date.to_string()),
+                    _ => return,
+                }
+            }
+        }));
+    }
+    while acknowledged.lock().unwrap().len() < 64 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     drop(server);
+    for w in writers {
+        w.await.unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
 
     let again = start(dir.path()).await;
     let (s, list) = http(
@@ -165,6 +202,17 @@ async fn acknowledged_entries_survive_kill_9_and_tokens_survive_restarts() {
     assert_eq!(s, 200, "the token signed before the restart still works");
     assert_eq!(list["items"].as_array().unwrap().len(), 20);
     assert_eq!(list["items"][19]["peak_pain"], 9);
+    for date in &acknowledged {
+        let (s, _) = http(
+            "GET",
+            &format!("{}/v1/patients/{id}/diary/{date}", again.base),
+            Some(&token),
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(s, 200, "acknowledged write of {date} lost");
+    }
 }
 
 #[test]

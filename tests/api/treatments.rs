@@ -43,11 +43,12 @@ async fn clinician_records_patient_reads_edits_and_deletes() {
         .call(
             "PATCH",
             &item,
-            Some(&ana.token),
+            Some(&kim.token),
             Some(json!({"notes": null, "dose": 0.75, "adverse_events": []})),
         )
         .await;
     assert_eq!(patched.status, 200, "{}", patched.body);
+    assert_eq!(patched.body["updated_by"], kim.id.to_string());
     assert_eq!(patched.body["notes"], serde_json::Value::Null);
     assert_eq!(patched.body["dose"], 0.75);
     assert_eq!(patched.body["dose_unit"], "mg/kg/h");
@@ -186,4 +187,83 @@ async fn malformed_treatment_id_is_400_and_unknown_is_404() {
     )
     .await
     .assert_problem(404);
+}
+
+#[tokio::test]
+async fn a_patient_cannot_rewrite_or_delete_a_clinicians_record() {
+    let app = TestApp::new().await;
+    let ana = app.patient("ana@example.org", "UTC").await;
+    let kim = app.linked_clinician("kim@clinic.org", &ana).await;
+    let base = format!("/v1/patients/{}/treatments", ana.id);
+    let created = app
+        .call("POST", &base, Some(&kim.token), Some(ketamine()))
+        .await;
+    assert_eq!(created.body["updated_by"], kim.id.to_string());
+    let item = format!("{base}/{}", created.body["id"].as_str().unwrap());
+
+    app.call("PATCH", &item, Some(&ana.token), Some(json!({"dose": 50})))
+        .await
+        .assert_problem(403);
+    app.call("DELETE", &item, Some(&ana.token), None)
+        .await
+        .assert_problem(403);
+    let read = app.get(&item, &ana.token).await;
+    assert_eq!(read.body["dose"], 0.5, "nothing changed");
+    assert_eq!(read.body["updated_by"], kim.id.to_string());
+
+    // Another clinician the patient linked may correct it; the record says who did.
+    let lee = app.linked_clinician("lee@clinic.org", &ana).await;
+    let fixed = app
+        .call("PATCH", &item, Some(&lee.token), Some(json!({"dose": 0.6})))
+        .await;
+    assert_eq!(fixed.status, 200, "{}", fixed.body);
+    assert_eq!(fixed.body["recorded_by"], kim.id.to_string());
+    assert_eq!(fixed.body["updated_by"], lee.id.to_string());
+    // A clinician who is not linked sees nothing.
+    let stranger = app.staff("clinician", "max@clinic.org").await;
+    app.call(
+        "PATCH",
+        &item,
+        Some(&stranger.token),
+        Some(json!({"dose": 9})),
+    )
+    .await
+    .assert_problem(404);
+    app.call("DELETE", &item, Some(&stranger.token), None)
+        .await
+        .assert_problem(404);
+}
+
+#[tokio::test]
+async fn a_patient_changes_their_own_records_and_a_linked_clinician_may_too() {
+    let app = TestApp::new().await;
+    let ana = app.patient("ana@example.org", "UTC").await;
+    let kim = app.linked_clinician("kim@clinic.org", &ana).await;
+    let base = format!("/v1/patients/{}/treatments", ana.id);
+    let own = app
+        .call("POST", &base, Some(&ana.token), Some(ketamine()))
+        .await;
+    let item = format!("{base}/{}", own.body["id"].as_str().unwrap());
+    let r = app
+        .call(
+            "PATCH",
+            &item,
+            Some(&ana.token),
+            Some(json!({"notes": "felt fine"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["updated_by"], ana.id.to_string());
+    let r = app
+        .call("PATCH", &item, Some(&kim.token), Some(json!({"dose": 0.4})))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["recorded_by"], ana.id.to_string());
+    assert_eq!(r.body["updated_by"], kim.id.to_string());
+    assert_eq!(
+        app.call("DELETE", &item, Some(&ana.token), None)
+            .await
+            .status,
+        204
+    );
 }

@@ -45,9 +45,14 @@ start_server() {
       }
   for attempt in 1 2 3; do
     port="$(free_port)"
-    # A long access-token lifetime, so that no token expires during a slow run.
+    # A long access-token lifetime, so that no token expires during a slow run. Fuzzing sends
+    # thousands of requests a minute from one address and one caller: budgets that high keep
+    # its requests reaching the handlers (the limits themselves are tested in tests/api/limits.rs).
     "$MIGRAINE_DIARY_BIN" serve --bind "127.0.0.1:$port" --database-url "$db_url" \
       --jwt-secret "$(random_hex 32)" --access-token-ttl-secs 3600 \
+      --requests-per-minute-per-caller 1000000 --request-burst-per-caller 100000 \
+      --login-failures-per-client 1000000 --login-failures-per-account-client 1000000 \
+      --registrations-per-client-per-hour 1000000 --password-resets-per-client-per-hour 1000000 \
       >"$SERVER_LOG" 2>&1 &
     SERVER_PID=$!
     MIGRAINE_DIARY_URL="http://127.0.0.1:$port"

@@ -3,13 +3,17 @@
 
 #![allow(dead_code)]
 
+use std::net::SocketAddr;
+
 use axum::body::Body;
+use axum::extract::connect_info::{ConnectInfo, MockConnectInfo};
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use migraine_diary::auth::password::hash_blocking;
 use migraine_diary::config::{AuthSettings, DatabaseArgs};
 use migraine_diary::domain::TimeZone;
+use migraine_diary::limits::LimitSettings;
 use migraine_diary::mail::Mailer;
 use migraine_diary::store::users::{self, NewUser};
 use migraine_diary::store::Store;
@@ -23,6 +27,8 @@ pub mod smtp;
 
 pub const PASSWORD: &str = "correct horse battery";
 pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret-0123";
+/// The peer of every request that does not name one ([`TestApp::send_from`]).
+pub const DEFAULT_PEER: ([u8; 4], u16) = ([192, 0, 2, 1], 40000);
 
 pub struct TestApp {
     pub router: Router,
@@ -176,8 +182,17 @@ impl TestApp {
 
     /// An app that sends mail with `mailer`.
     pub async fn with_mailer(mailer: Mailer) -> Self {
+        Self::fresh(LimitSettings::default(), mailer).await
+    }
+
+    /// The app with other budgets than the defaults.
+    pub async fn with_limits(limits: LimitSettings) -> Self {
+        Self::fresh(limits, Mailer::disabled()).await
+    }
+
+    async fn fresh(limits: LimitSettings, mailer: Mailer) -> Self {
         let database = fresh_database().await;
-        let mut app = Self::on_database_with(&database.url, mailer, |_| {}).await;
+        let mut app = Self::on_database_with(&database.url, limits, mailer, |_| {}).await;
         app._database = Some(database);
         app
     }
@@ -187,14 +202,16 @@ impl TestApp {
         self.instance_with(|_| {}).await
     }
 
-    /// Another instance on the same database whose store `adjust` may change (e.g. to count
-    /// the queries it sends).
+    /// Another instance on the same database (with the same budgets) whose store `adjust` may
+    /// change (e.g. to count the queries it sends).
     pub async fn instance_with(&self, adjust: impl FnOnce(&mut Store)) -> Self {
-        Self::on_database_with(&self.database_url, Mailer::disabled(), adjust).await
+        let limits = (*self.state.limits).clone();
+        Self::on_database_with(&self.database_url, limits, Mailer::disabled(), adjust).await
     }
 
     async fn on_database_with(
         database_url: &str,
+        limits: LimitSettings,
         mailer: Mailer,
         adjust: impl FnOnce(&mut Store),
     ) -> Self {
@@ -202,9 +219,8 @@ impl TestApp {
             .await
             .expect("database");
         adjust(&mut store);
-        let state =
-            AppState::with_mailer(store, &AuthSettings::with_secret(SECRET.to_vec()), mailer)
-                .expect("state");
+        let auth = AuthSettings::with_secret(SECRET.to_vec());
+        let state = AppState::build(store, &auth, limits, mailer).expect("state");
         // Tests measure the steady state: the session cache trusted (listener subscribed).
         assert!(
             state
@@ -213,7 +229,7 @@ impl TestApp {
                 .await
         );
         Self {
-            router: app(state.clone()),
+            router: app(state.clone()).layer(MockConnectInfo(SocketAddr::from(DEFAULT_PEER))),
             state,
             database_url: database_url.to_owned(),
             _database: None,
@@ -225,31 +241,41 @@ impl TestApp {
     }
 
     pub async fn send(&self, request: Request<Body>) -> Resp {
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
+        send_to(self.router.clone(), request).await
+    }
+
+    /// Sends `request` as if it came from a socket whose peer is `peer`.
+    pub async fn send_from(&self, peer: SocketAddr, mut request: Request<Body>) -> Resp {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        self.send(request).await
+    }
+
+    /// A JSON call from `peer`.
+    pub async fn call_from(
+        &self,
+        peer: SocketAddr,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
+        self.send_from(peer, Self::json_request(method, path, token, body))
             .await
-            .expect("infallible");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
+    /// A request with an optional bearer token and JSON body.
+    pub fn json_request(
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Request<Body> {
+        let builder = Self::request(method, path, token, body.as_ref());
+        let body = match body {
+            Some(v) => Body::from(serde_json::to_vec(&v).expect("json")),
+            None => Body::empty(),
         };
-        Resp {
-            status,
-            headers,
-            body,
-        }
+        builder.body(body).expect("request")
     }
 
     pub fn request(
@@ -275,12 +301,8 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Resp {
-        let builder = Self::request(method, path, token, body.as_ref());
-        let body = match body {
-            Some(v) => Body::from(serde_json::to_vec(&v).expect("json")),
-            None => Body::empty(),
-        };
-        self.send(builder.body(body).expect("request")).await
+        self.send(Self::json_request(method, path, token, body))
+            .await
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Resp {
@@ -379,4 +401,28 @@ pub fn migraine_day(pain: u8) -> Value {
 
 pub fn calm_day() -> Value {
     json!({"peak_pain": 0})
+}
+
+/// Sends `request` to `router` (for tests that fire many requests at once).
+pub async fn send_to(router: Router, request: Request<Body>) -> Resp {
+    let response = router.oneshot(request).await.expect("infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+    };
+    Resp {
+        status,
+        headers,
+        body,
+    }
 }

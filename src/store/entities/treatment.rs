@@ -18,6 +18,9 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub adverse_events: String,
     pub recorded_by: Uuid,
+    /// Who last changed it (null only in rows from before the column existed, none after the
+    /// migration that added it).
+    pub updated_by: Option<Uuid>,
     /// The number of this row's latest change in its patient's changes feed.
     pub change_seq: i64,
     pub created_at: DateTimeUtc,
