@@ -75,8 +75,8 @@ pub struct RegisterRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
-    /// The account's email; case and surrounding whitespace do not matter.
-    #[schema(max_length = 254)]
+    /// The account's email (a valid address); case and surrounding whitespace do not matter.
+    #[schema(format = "email", min_length = 3, max_length = 254)]
     pub email: String,
     /// At most 256 characters.
     #[schema(max_length = 256)]
