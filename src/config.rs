@@ -92,6 +92,40 @@ pub struct ServeArgs {
     /// Lifetime of a refresh token, in days.
     #[arg(long, env = "REFRESH_TOKEN_TTL_DAYS", default_value_t = 30)]
     pub refresh_token_ttl_days: u64,
+    #[command(flatten)]
+    pub ops: OpsArgs,
+}
+
+/// Operations options of `serve`: metrics, CORS, HSTS.
+#[derive(Args, Clone, Debug, Default)]
+pub struct OpsArgs {
+    /// Address of a second listener that serves only `GET /metrics` (Prometheus); off when
+    /// absent. Keep it off the public network.
+    #[arg(long, env = "METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+    /// Origins a browser may call the API from, comma-separated (`https://dashboard.example`);
+    /// CORS is off when empty.
+    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+    /// Send `Strict-Transport-Security` (only when every client reaches the service over HTTPS).
+    #[arg(long, env = "HSTS")]
+    pub hsts: bool,
+}
+
+impl OpsArgs {
+    /// The HTTP settings, with every CORS origin checked.
+    pub fn web_settings(&self) -> Result<crate::web::WebSettings, ConfigError> {
+        let cors_origins = self
+            .cors_origins
+            .iter()
+            .filter(|o| !o.trim().is_empty())
+            .map(|o| crate::web::parse_origin(o).map_err(ConfigError::CorsOrigin))
+            .collect::<Result<_, _>>()?;
+        Ok(crate::web::WebSettings {
+            cors_origins,
+            hsts: self.hsts,
+        })
+    }
 }
 
 /// Settings the running API needs, resolved and validated.
@@ -136,6 +170,8 @@ pub enum ConfigError {
     KeyFileTooShort(PathBuf),
     #[error("{0} must be positive")]
     NotPositive(&'static str),
+    #[error("{0}")]
+    CorsOrigin(String),
 }
 
 impl ServeArgs {
@@ -264,6 +300,7 @@ mod tests {
             jwt_key_file: None,
             access_token_ttl_secs: 900,
             refresh_token_ttl_days: 30,
+            ops: OpsArgs::default(),
         };
         assert!(matches!(
             args.auth_settings(),

@@ -42,6 +42,10 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub errors: Option<Vec<FieldError>>,
+    /// The request's `x-request-id` (also in the response header), to quote when asking for help.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, max_length = 128)]
+    pub request_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -155,6 +159,7 @@ impl ApiError {
             status: self.status().as_u16(),
             detail,
             errors,
+            request_id: None,
         }
     }
 }

@@ -6,13 +6,17 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod metrics;
 pub mod store;
+pub mod web;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,11 +53,19 @@ pub struct AppState {
     /// cohort): one per core at a time. They are CPU-bound, so queueing the rest costs no
     /// throughput, and it bounds the memory that many concurrent ones would hold at once.
     pub panel_reads: Arc<tokio::sync::Semaphore>,
+    /// The audit trail's writer (see `crate::audit`).
+    pub audit: audit::AuditLog,
+    pub metrics: Arc<metrics::Metrics>,
+    /// CORS and HSTS (`serve`'s flags); the default has both off.
+    pub web: web::WebSettings,
 }
 
 impl AppState {
     pub fn new(store: Store, auth: &AuthSettings) -> Result<Self, ApiError> {
         Ok(Self {
+            audit: audit::AuditLog::start(store.clone()),
+            metrics: Arc::new(metrics::Metrics::new()),
+            web: web::WebSettings::default(),
             store,
             tokens: Arc::new(TokenKeys::new(auth)),
             hasher: PasswordHasher::new()?,
@@ -100,9 +112,15 @@ pub fn app(state: AppState) -> Router {
     let (router, mut doc) = api::router().split_for_parts();
     api::add_problem_responses(&mut doc);
     let x_request_id = HeaderName::from_static("x-request-id");
-    router
+    let web = state.web.clone();
+    let metrics = Arc::clone(&state.metrics);
+    let router = router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.audit.clone(),
+            audit::layer,
+        ))
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -113,11 +131,16 @@ pub fn app(state: AppState) -> Router {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
-        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(CatchPanicLayer::custom(panic_response));
+    web::layers(router, &web)
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
         ]))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            metrics::layer,
+        ))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
                 let request_id = req
@@ -125,10 +148,15 @@ pub fn app(state: AppState) -> Router {
                     .get("x-request-id")
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or_default();
+                // The route template, not the raw path: ids and dates stay out of the logs.
+                let route = req
+                    .extensions()
+                    .get::<axum::extract::MatchedPath>()
+                    .map_or("unmatched", |m| m.as_str());
                 tracing::info_span!(
                     "request",
                     method = %req.method(),
-                    path = %req.uri().path(),
+                    route = %route,
                     request_id = %request_id,
                 )
             }),

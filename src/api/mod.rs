@@ -3,6 +3,7 @@
 //! the OpenAPI document come from the same code and cannot diverge.
 
 pub mod accounts;
+pub mod audit;
 pub mod care_team;
 pub mod diary;
 pub mod extract;
@@ -50,6 +51,7 @@ use crate::AppState;
         (name = "diary", description = "The daily headache diary"),
         (name = "treatments", description = "Treatment events"),
         (name = "outcomes", description = "Before/after summaries, calendars and cohorts (DOMAIN.md)"),
+        (name = "audit", description = "Who read or changed a patient's data"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]
@@ -84,6 +86,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(diary::router())
         .merge(treatments::router())
         .merge(outcomes::router())
+        .merge(audit::router())
         .merge(health::router())
 }
 

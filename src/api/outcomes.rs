@@ -17,6 +17,7 @@ use uuid::Uuid;
 use super::diary::patient_today;
 use super::extract::{ApiPath, ApiQuery};
 use super::treatments::{patient_tz, Treatment, TreatmentKind};
+use crate::audit::AuditScope;
 use crate::auth::{require_patient_access, Access, AuthUser, Role};
 use crate::domain::range::add_days;
 use crate::domain::{
@@ -427,6 +428,7 @@ async fn day_calendar(
 async fn cohort_summary(
     State(state): State<AppState>,
     caller: AuthUser,
+    audit: AuditScope,
     ApiQuery(params): ApiQuery<CohortParams>,
 ) -> ApiResult<Json<CohortSummary>> {
     caller.require(Role::Clinician)?;
@@ -456,6 +458,7 @@ async fn cohort_summary(
             range.contains(day).then_some((t.patient_id, day))
         })
         .collect();
+    audit.pooled(matching.iter().map(|(p, _)| *p));
     let patients_treated = matching
         .iter()
         .map(|(p, _)| *p)

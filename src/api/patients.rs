@@ -13,6 +13,7 @@ use super::extract::{ApiPath, ApiQuery};
 use super::outcomes::last_28_days;
 use super::pagination::{paginate, PageParams};
 use super::treatments::{patient_tz, Treatment};
+use crate::audit::AuditScope;
 use crate::auth::{require_patient_access, Access, AuthUser, Role};
 use crate::domain::WindowStats;
 use crate::error::ApiResult;
@@ -103,6 +104,7 @@ async fn get_patient(
 async fn list_patients(
     State(state): State<AppState>,
     caller: AuthUser,
+    audit: AuditScope,
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> ApiResult<Json<PatientList>> {
     caller.require(Role::Clinician)?;
@@ -118,6 +120,7 @@ async fn list_patients(
         |r| r,
     );
     let ids: Vec<Uuid> = rows.iter().map(|(link, _)| link.patient_id).collect();
+    audit.pooled(ids.iter().copied());
     let windows: Vec<_> = rows
         .iter()
         .map(|(_, u)| last_28_days(patient_tz(u)))

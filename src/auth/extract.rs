@@ -54,9 +54,13 @@ impl FromRequestParts<AppState> for AuthUser {
             .tokens
             .verify_access(token)
             .ok_or_else(|| ApiError::Unauthorized("Invalid or expired token.".into()))?;
-        Ok(Self {
+        let caller = Self {
             id: claims.sub,
             role: claims.role,
-        })
+        };
+        if let Some(scope) = parts.extensions.get::<crate::audit::AuditScope>() {
+            scope.set_actor(caller);
+        }
+        Ok(caller)
     }
 }

@@ -5,6 +5,8 @@
 //! writes serialized in-process through [`Store::begin_write`] so concurrent requests queue on an
 //! async mutex instead of spinning on `SQLITE_BUSY`. PostgreSQL runs the same code with no gate.
 
+pub mod audit;
+pub mod backup;
 pub mod care;
 pub mod diary;
 pub mod entities;
@@ -12,6 +14,7 @@ pub mod tokens;
 pub mod treatments;
 pub mod users;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,6 +40,32 @@ pub struct Store {
     /// SQLite has one writer at a time; queueing writers here is fairer and cheaper than the
     /// busy handler's sleep-and-retry. `None` on PostgreSQL.
     write_gate: Option<Arc<Mutex<()>>>,
+    /// Writers waiting at the gate (the `db_write_queue` metric).
+    write_waiting: Arc<AtomicUsize>,
+}
+
+/// Counts a waiter for as long as it lives (also when its request is cancelled).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// How the connection pool is used, for the metrics.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolUse {
+    pub open: u32,
+    pub idle: usize,
+    pub max: u32,
 }
 
 /// A write transaction, holding the SQLite write gate until it commits or drops.
@@ -91,7 +120,11 @@ impl Store {
         let db = Database::connect(options).await?;
         let write_gate =
             (db.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Self { db, write_gate })
+        Ok(Self {
+            db,
+            write_gate,
+            write_waiting: Arc::new(AtomicUsize::new(0)),
+        })
     }
 
     /// Connects and applies pending migrations.
@@ -112,7 +145,10 @@ impl Store {
     /// Starts a write transaction (`BEGIN IMMEDIATE` on SQLite, after the write gate).
     pub async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
         let gate = match &self.write_gate {
-            Some(gate) => Some(Arc::clone(gate).lock_owned().await),
+            Some(gate) => {
+                let _waiting = Waiting::new(&self.write_waiting);
+                Some(Arc::clone(gate).lock_owned().await)
+            }
             None => None,
         };
         let txn = self
@@ -123,6 +159,37 @@ impl Store {
             })
             .await?;
         Ok(WriteTxn { txn, _gate: gate })
+    }
+
+    /// Write transactions waiting for the SQLite writer; 0 on PostgreSQL.
+    pub fn write_queue_depth(&self) -> usize {
+        self.write_waiting.load(Ordering::Relaxed)
+    }
+
+    pub fn pool_use(&self) -> PoolUse {
+        match self.backend() {
+            DbBackend::Sqlite => {
+                let pool = self.db.get_sqlite_connection_pool();
+                PoolUse {
+                    open: pool.size(),
+                    idle: pool.num_idle(),
+                    max: pool.options().get_max_connections(),
+                }
+            }
+            DbBackend::Postgres => {
+                let pool = self.db.get_postgres_connection_pool();
+                PoolUse {
+                    open: pool.size(),
+                    idle: pool.num_idle(),
+                    max: pool.options().get_max_connections(),
+                }
+            }
+            _ => PoolUse {
+                open: 0,
+                idle: 0,
+                max: 0,
+            },
+        }
     }
 
     pub async fn ping(&self) -> Result<(), DbErr> {

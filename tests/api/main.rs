@@ -5,10 +5,13 @@
 mod common;
 
 mod accounts;
+mod audit;
 mod authorization;
 mod care_team;
 mod diary;
 mod openapi;
+mod ops;
+mod ops_server;
 mod outcomes;
 mod server;
 mod treatments;

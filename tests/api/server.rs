@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_migraine-diary");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_migraine-diary");
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -18,9 +18,9 @@ fn free_port() -> u16 {
         .port()
 }
 
-struct Server {
-    child: Child,
-    base: String,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) base: String,
 }
 
 impl Drop for Server {
@@ -30,20 +30,28 @@ impl Drop for Server {
     }
 }
 
-fn database_url(dir: &Path) -> String {
+pub(crate) fn database_url(dir: &Path) -> String {
     format!("sqlite://{}?mode=rwc", dir.join("diary.db").display())
 }
 
 async fn start(dir: &Path) -> Server {
+    start_with(dir, &[], &[]).await
+}
+
+/// Starts `serve` with more arguments and environment; its log goes to `dir/server.log`.
+pub(crate) async fn start_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
     let port = free_port();
+    let log = std::fs::File::create(dir.join("server.log")).unwrap();
     let child = Command::new(BIN)
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .args(args)
         .env("DATABASE_URL", database_url(dir))
         .env_remove("JWT_SECRET")
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .current_dir(dir)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
@@ -66,12 +74,23 @@ async fn start(dir: &Path) -> Server {
 }
 
 /// A minimal HTTP/1.1 client over a TCP socket (one request per connection).
-async fn http(
+pub(crate) async fn http(
     method: &str,
     url: &str,
     token: Option<&str>,
     body: Option<&Value>,
 ) -> std::io::Result<(u16, Value)> {
+    let (status, text) = http_text(method, url, token, body).await?;
+    Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+}
+
+/// [`http`] with the body as text.
+pub(crate) async fn http_text(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> std::io::Result<(u16, String)> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url.strip_prefix("http://").unwrap();
     let (host, path) = rest.split_at(rest.find('/').unwrap());
@@ -99,7 +118,7 @@ async fn http(
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
-    Ok((status, serde_json::from_str(body).unwrap_or(Value::Null)))
+    Ok((status, body.to_owned()))
 }
 
 #[tokio::test]
