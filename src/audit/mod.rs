@@ -158,12 +158,49 @@ pub async fn layer(State(log): State<AuditLog>, mut request: Request, next: Next
     };
     let scope = AuditScope::default();
     request.extensions_mut().insert(scope.clone());
+    let mut pending = Abandoned {
+        scope,
+        facts: Some(facts),
+        log,
+    };
     let response = next.run(request).await;
-    let rows = scope.rows(&facts, response.status());
-    if !rows.is_empty() {
-        log.record(rows).await;
+    if let Some(facts) = pending.facts.take() {
+        let rows = pending.scope.rows(&facts, response.status());
+        if !rows.is_empty() {
+            pending.log.record(rows).await;
+        }
     }
     response
+}
+
+/// The status recorded for a request whose client went away before it was answered (as
+/// nginx logs it).
+const CLIENT_CLOSED: u16 = 499;
+
+/// Records a request whose handler was dropped before it answered (the client closed the
+/// connection), with outcome 499: a change committed just before still gets its row.
+struct Abandoned {
+    scope: AuditScope,
+    facts: Option<RequestFacts>,
+    log: AuditLog,
+}
+
+impl Drop for Abandoned {
+    fn drop(&mut self) {
+        let Some(facts) = self.facts.take() else {
+            return;
+        };
+        let status = StatusCode::from_u16(CLIENT_CLOSED).unwrap_or(StatusCode::REQUEST_TIMEOUT);
+        let rows = self.scope.rows(&facts, status);
+        if rows.is_empty() {
+            return;
+        }
+        let log = self.log.clone();
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn(async move { log.record(rows).await })),
+            Err(_) => tracing::error!(rows = rows.len(), "audit rows of an abandoned request lost"),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -402,3 +402,30 @@ async fn the_trail_survives_the_patients_deletion_with_ids_only() {
     assert_eq!(rows[0]["actor_id"], kim.id.to_string());
     assert!(!trail.body.to_string().contains("ana@example.org"));
 }
+
+#[tokio::test]
+async fn a_request_abandoned_by_its_client_is_recorded_as_499() {
+    use tower::ServiceExt;
+    let app = TestApp::new().await;
+    let ana = app.patient("ana@example.org", "UTC").await;
+    let kim = app.linked_clinician("kim@clinic.org", &ana).await;
+    let request = TestApp::request(
+        "GET",
+        &format!("/v1/patients/{}/diary", ana.id),
+        Some(&kim.token),
+        None,
+    )
+    .body(axum::body::Body::empty())
+    .unwrap();
+    let answer = app.router.clone().oneshot(request);
+    // Polled once (it waits on the database then), then dropped: the client went away.
+    tokio::select! {
+        biased;
+        _ = answer => panic!("answered without waiting on the database"),
+        () = std::future::ready(()) => {}
+    }
+    let rows = log_of(&app, &ana).await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["outcome"], 499);
+    assert_eq!(rows[0]["actor_id"], kim.id.to_string());
+}
