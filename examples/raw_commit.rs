@@ -14,7 +14,11 @@ use std::time::{Duration, Instant};
 use chrono::{Duration as Days, Utc};
 use clap::Parser;
 use migraine_diary::config::DatabaseArgs;
-use migraine_diary::store::diary::{self, DiaryContent, Precondition};
+use migraine_diary::domain::{
+    AcuteMedication, DiaryEntry, Disability, EntryDraft, HeadacheFeatures, MedicationClass,
+    PatientId, Role, TimeZone,
+};
+use migraine_diary::store::diary::{self, Precondition};
 use migraine_diary::store::users::{self, NewUser};
 use migraine_diary::store::Store;
 use sea_orm::{DbBackend, SqliteTransactionMode, TransactionOptions, TransactionTrait};
@@ -64,14 +68,14 @@ async fn main() {
                 NewUser {
                     email: format!("raw-{i}-{}@bench.example", Uuid::new_v4()),
                     password_hash: hash.clone(),
-                    role: "patient".into(),
+                    role: Role::Patient,
                     display_name: None,
-                    timezone: "UTC".into(),
+                    timezone: TimeZone::UTC,
                 },
             )
             .await
             .expect("patient");
-            patients.push(u.id);
+            patients.push(PatientId(u.id.0));
         }
         txn.commit().await.expect("commit");
     }
@@ -99,16 +103,22 @@ async fn main() {
                 let n = patients.len() as u64;
                 let patient = patients[(i % n) as usize];
                 let date = last - Days::days((i / n) as i64 % 3650);
-                let content = DiaryContent {
-                    peak_pain: 3 + (i % 5) as i16,
+                let draft = EntryDraft {
+                    peak_pain: 3 + (i % 5) as i64,
                     headache_hours: Some(2.0 + (i % 7) as f64),
-                    feature_flags: 8,
-                    medication_class_flags: 16,
-                    acute_medications_json:
-                        r#"[{"name":"ibuprofen","class":"nsaid","dose":"400 mg"}]"#.into(),
-                    disability: Some("mild".into()),
+                    features: HeadacheFeatures {
+                        photophobia: true,
+                        ..HeadacheFeatures::default()
+                    },
+                    acute_medications: vec![AcuteMedication {
+                        name: "ibuprofen".into(),
+                        class: MedicationClass::Nsaid,
+                        dose: Some("400 mg".into()),
+                    }],
+                    disability: Some(Disability::Mild),
                     notes: Some("bench put".into()),
                 };
+                let entry = DiaryEntry::parse_stored(date, draft).expect("a valid entry");
                 let t0 = Instant::now();
                 let result = async {
                     let _guard = match &gate {
@@ -122,7 +132,7 @@ async fn main() {
                         })
                         .await
                         .map_err(|e| e.to_string())?;
-                    diary::upsert(&txn, patient, date, content, Precondition::None)
+                    diary::upsert(&txn, patient, &entry, Precondition::None)
                         .await
                         .map_err(|e| e.to_string())?;
                     txn.commit().await.map_err(|e| e.to_string())

@@ -6,14 +6,14 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use tracing_subscriber::EnvFilter;
 
-use crate::api::validate::{check_password, normalize_display_name, normalize_email, Problems};
 use crate::auth::password::hash_blocking;
-use crate::auth::Role;
 use crate::config::{DatabaseArgs, ServeArgs};
 use crate::demo::{self, DemoOptions};
-use crate::store::users::{self, CreateUserError, NewUser};
+use crate::domain::{AccountDraft, NewAccount, Role};
+use crate::router::{app, openapi_json};
+use crate::service::accounts::create_account;
+use crate::state::AppState;
 use crate::store::Store;
-use crate::{app, openapi_json, AppState};
 
 #[derive(Parser, Debug)]
 #[command(name = "migraine-diary", version, about = "Headache-day diary backend")]
@@ -250,47 +250,29 @@ fn read_password() -> Result<String, String> {
 
 async fn create_user(args: CreateUserArgs) -> Result<(), String> {
     let password = read_password()?;
-    let mut problems = Problems::new();
-    let email = normalize_email(&args.email, &mut problems);
-    check_password(&password, &mut problems);
-    let display_name = normalize_display_name(args.display_name, &mut problems);
-    crate::api::validate::check_timezone(&args.timezone, "timezone", &mut problems);
-    if !problems.0.is_empty() {
-        let list: Vec<String> = problems
-            .0
-            .iter()
-            .map(|e| format!("{} {}", e.field, e.message))
-            .collect();
-        return Err(list.join("; "));
-    }
     let role = match args.role {
         StaffRole::Admin => Role::Admin,
         StaffRole::Clinician => Role::Clinician,
     };
-    let password_hash = tokio::task::spawn_blocking(move || hash_blocking(&password))
+    let account = NewAccount::parse_staff(AccountDraft {
+        email: args.email,
+        password,
+        role,
+        display_name: args.display_name,
+        timezone: args.timezone,
+    })
+    .map_err(|problems| problems.describe())?;
+    let plain = account.password.clone();
+    let password_hash = tokio::task::spawn_blocking(move || hash_blocking(&plain))
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
     let store = Store::connect_and_migrate(&args.database)
         .await
         .map_err(|e| format!("database: {e}"))?;
-    let txn = store.begin_write().await.map_err(|e| e.to_string())?;
-    let user = users::create(
-        &*txn,
-        NewUser {
-            email,
-            password_hash,
-            role: role.as_str().into(),
-            display_name,
-            timezone: args.timezone,
-        },
-    )
-    .await
-    .map_err(|e| match e {
-        CreateUserError::EmailTaken => "an account with this email exists already".to_string(),
-        CreateUserError::Db(db) => format!("database: {db}"),
-    })?;
-    txn.commit().await.map_err(|e| e.to_string())?;
+    let user = create_account(&store, &account, password_hash)
+        .await
+        .map_err(|e| e.to_string())?;
     println!("created {} {} ({})", role.as_str(), user.email, user.id);
     Ok(())
 }

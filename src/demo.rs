@@ -10,7 +10,7 @@
 //! transaction per patient. Every diary day and treatment goes through the API's own validation,
 //! so the demo never holds data that the API would refuse.
 //!
-//! What the data shows (DOMAIN.md's definitions): chronic patients (about 15–22 headache days
+//! What the data shows (docs/clinical-rules.md's definitions): chronic patients (about 15–22 headache days
 //! per 28) and episodic ones; migraine days and plain headache days; most diaries 85–98 %
 //! complete and one patient in ten a sparse diarist (under 80 %, so their windows are
 //! insufficient); acute medication by class, heavy enough in some chronic patients to flag
@@ -27,17 +27,18 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sea_orm::DbErr;
 
-use crate::api::diary::{validate_entry, AcuteMedication, DiaryEntryInput, Disability};
-use crate::api::treatments::{self as treatment_api, TreatmentInput, TreatmentKind};
-use crate::api::validate::Problems;
 use crate::auth::password::hash_blocking;
-use crate::auth::Role;
+use crate::domain::account::check_password;
 use crate::domain::range::add_days;
-use crate::domain::{HeadacheFeatures, MedicationClass};
+use crate::domain::{
+    AccountDraft, AcuteMedication, DiaryEntry, Disability, EntryDraft, HeadacheFeatures,
+    MedicationClass, NewAccount, PatientId, Problems, Role, TreatmentDraft, TreatmentEvent,
+    TreatmentKind,
+};
 use crate::error::ApiError;
-use crate::store::diary::{DiaryContent, Precondition, WriteError};
-use crate::store::treatments::TreatmentContent;
-use crate::store::users::{CreateUserError, NewUser, UserRow};
+use crate::service::accounts::{insert_account, AccountError};
+use crate::store::diary::{Precondition, WriteError};
+use crate::store::users::Account;
 use crate::store::{care, diary, treatments, users, Store};
 
 /// The documented password of every demo account (unless `MIGRAINE_DIARY_PASSWORD` is set).
@@ -115,8 +116,8 @@ impl DemoOptions {
             problems.push(format!("--days must be {MIN_DAYS} to {MAX_DAYS}"));
         }
         let mut p = Problems::new();
-        crate::api::validate::check_password(&self.password, &mut p);
-        problems.extend(p.0.iter().map(|e| format!("the {} {}", e.field, e.message)));
+        check_password(&self.password, &mut p);
+        problems.extend(p.iter().map(|e| format!("the {} {}", e.field, e.message)));
         if problems.is_empty() {
             Ok(())
         } else {
@@ -192,6 +193,7 @@ pub async fn seed_demo(
     let txn = store.begin_write().await?;
     let clinician = create_account(
         &*txn,
+        options,
         CLINICIAN_EMAIL,
         Role::Clinician,
         "Dr. Demo Clinician",
@@ -219,6 +221,7 @@ pub async fn seed_demo(
         let txn = store.begin_write().await?;
         let patient = create_account(
             &*txn,
+            options,
             &plan.email,
             Role::Patient,
             &plan.display_name,
@@ -226,19 +229,22 @@ pub async fn seed_demo(
             &password_hash,
         )
         .await?;
-        care::link(&*txn, patient.id, clinician.id).await?;
-        for content in plan.treatments {
-            treatments::insert(&*txn, patient.id, clinician.id, content).await?;
+        let patient_id = PatientId(patient.id.0);
+        care::link(&*txn, patient_id, clinician.id).await?;
+        for event in &plan.treatments {
+            treatments::insert(&*txn, patient_id, clinician.id, event).await?;
             report.treatments += 1;
         }
-        for (date, content) in plan.diary {
-            diary::upsert(&*txn, patient.id, date, content, Precondition::None)
+        for entry in &plan.diary {
+            diary::upsert(&*txn, patient_id, entry, Precondition::None)
                 .await
                 .map_err(|e| match e {
                     WriteError::Db(db) => DemoError::Db(db),
-                    WriteError::PreconditionFailed => {
-                        DemoError::InvalidData(format!("diary day {date} of {}", plan.email))
-                    }
+                    WriteError::PreconditionFailed => DemoError::InvalidData(format!(
+                        "diary day {} of {}",
+                        entry.date(),
+                        plan.email
+                    )),
                 })?;
             report.diary_entries += 1;
         }
@@ -249,29 +255,31 @@ pub async fn seed_demo(
     Ok(report)
 }
 
+/// One demo account through the service's account creation (the same rules as sign-up),
+/// with the shared password hash.
 async fn create_account(
     db: &impl sea_orm::ConnectionTrait,
+    options: &DemoOptions,
     email: &str,
     role: Role,
     display_name: &str,
     timezone: Tz,
     password_hash: &str,
-) -> Result<UserRow, DemoError> {
-    users::create(
-        db,
-        NewUser {
-            email: email.to_owned(),
-            password_hash: password_hash.to_owned(),
-            role: role.as_str().into(),
-            display_name: Some(display_name.to_owned()),
-            timezone: timezone.name().to_owned(),
-        },
-    )
-    .await
-    .map_err(|e| match e {
-        CreateUserError::EmailTaken => DemoError::EmailTaken(email.to_owned()),
-        CreateUserError::Db(db) => DemoError::Db(db),
+) -> Result<Account, DemoError> {
+    let account = NewAccount::parse(AccountDraft {
+        email: email.to_owned(),
+        password: options.password.clone(),
+        role,
+        display_name: Some(display_name.to_owned()),
+        timezone: timezone.name().to_owned(),
     })
+    .map_err(|p| DemoError::InvalidData(p.describe()))?;
+    insert_account(db, &account, password_hash.to_owned())
+        .await
+        .map_err(|e| match e {
+            AccountError::EmailTaken => DemoError::EmailTaken(email.to_owned()),
+            AccountError::Db(db) => DemoError::Db(db),
+        })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -496,8 +504,8 @@ struct PatientPlan {
     display_name: String,
     timezone: Tz,
     /// One entry per recorded day, in date order.
-    diary: Vec<(NaiveDate, DiaryContent)>,
-    treatments: Vec<TreatmentContent>,
+    diary: Vec<DiaryEntry>,
+    treatments: Vec<TreatmentEvent>,
 }
 
 /// The habits of one patient, drawn once.
@@ -704,8 +712,9 @@ fn treatment_content(
     number: usize,
     tz: Tz,
     first_date: NaiveDate,
+    today_utc: DateTime<Utc>,
     rng: &mut StdRng,
-) -> Result<TreatmentContent, DemoError> {
+) -> Result<TreatmentEvent, DemoError> {
     let p = planned.protocol;
     let date = add_days(first_date, planned.offset);
     let time = NaiveTime::from_hms_opt(rng.gen_range(8..14), 15 * rng.gen_range(0..4), 0)
@@ -721,7 +730,7 @@ fn treatment_content(
         _ if rng.gen_bool(0.5) => Some("Repeat visit; see the diary since the last one.".into()),
         _ => None,
     };
-    treatment_api::validate(TreatmentInput {
+    let draft = TreatmentDraft {
         kind: p.kind,
         name: p.name.to_owned(),
         started_at,
@@ -730,8 +739,8 @@ fn treatment_content(
         dose_unit: Some(p.dose_unit.to_owned()),
         notes,
         adverse_events,
-    })
-    .map_err(|e| DemoError::InvalidData(describe_api_error(e)))
+    };
+    TreatmentEvent::parse(draft, today_utc).map_err(|p| DemoError::InvalidData(p.describe()))
 }
 
 fn pick(rng: &mut StdRng, drugs: &[Drug]) -> Option<AcuteMedication> {
@@ -785,7 +794,7 @@ fn diary_entry(
     first_of_attack: bool,
     pain_relief: f64,
     rng: &mut StdRng,
-) -> DiaryEntryInput {
+) -> EntryDraft {
     let mut features = HeadacheFeatures::default();
     let mut acute_medications = Vec::new();
     let (peak_pain, headache_hours) = match headache {
@@ -847,7 +856,7 @@ fn diary_entry(
         rng.gen_bool(0.06)
             .then(|| HEADACHE_NOTES[rng.gen_range(0..HEADACHE_NOTES.len())].to_owned())
     };
-    DiaryEntryInput {
+    EntryDraft {
         peak_pain,
         headache_hours,
         features,
@@ -896,7 +905,7 @@ fn plan_patient(
     let treatments = planned
         .iter()
         .enumerate()
-        .map(|(i, p)| treatment_content(p, i, tz, first_date, &mut rng))
+        .map(|(i, p)| treatment_content(p, i, tz, first_date, today_utc, &mut rng))
         .collect::<Result<Vec<_>, _>>()?;
 
     let missing = missing_days(
@@ -939,12 +948,9 @@ fn plan_patient(
         if missing {
             continue;
         }
-        let mut problems = Problems::new();
-        let content = validate_entry(date, entry, today, "", &mut problems).ok_or_else(|| {
-            let detail = describe_api_error(ApiError::Validation(problems.0));
-            DemoError::InvalidData(format!("{date}: {detail}"))
-        })?;
-        diary.push((date, content));
+        let entry = DiaryEntry::parse(date, entry, today)
+            .map_err(|p| DemoError::InvalidData(format!("{date}: {}", p.describe())))?;
+        diary.push(entry);
     }
     Ok(PatientPlan {
         email: patient_email(number),
@@ -962,8 +968,7 @@ mod tests {
     use super::*;
     use crate::config::DatabaseArgs;
     use crate::domain::{
-        treatment_day, treatment_outcome, DayRecord, MedicationClassSet, TreatmentWindows,
-        WindowStats,
+        treatment_day, treatment_outcome, DayRecord, TreatmentWindows, WindowStats,
     };
 
     /// 03:00 UTC: still the 24th in the Americas, already the 25th from London eastwards.
@@ -990,16 +995,6 @@ mod tests {
         .unwrap()
     }
 
-    fn record(date: NaiveDate, c: &DiaryContent) -> DayRecord {
-        DayRecord {
-            date,
-            peak_pain: c.peak_pain as u8,
-            headache_hours: c.headache_hours,
-            features: HeadacheFeatures::from_bits(c.feature_flags as u16),
-            medication_classes: MedicationClassSet::from_bits(c.medication_class_flags as u16),
-        }
-    }
-
     /// Every stored row that the seed decides (no ids, no timestamps), hashed.
     async fn digest(store: &Store, report: &DemoReport) -> String {
         let mut hasher = Sha256::new();
@@ -1012,37 +1007,18 @@ mod tests {
                 "{}|{}|{:?}\n",
                 user.email, user.timezone, user.display_name
             ));
-            for row in diary::list_range(&store.db, user.id, None, None, None, 100_000)
+            let patient = PatientId(user.id.0);
+            for stored in diary::list_range(&store.db, patient, None, None, None, 100_000)
                 .await
                 .unwrap()
             {
-                hasher.update(format!(
-                    "{}|{}|{:?}|{}|{}|{}|{:?}|{:?}\n",
-                    row.entry_date,
-                    row.peak_pain,
-                    row.headache_hours,
-                    row.feature_flags,
-                    row.medication_class_flags,
-                    row.acute_medications,
-                    row.disability,
-                    row.notes
-                ));
+                hasher.update(format!("{:?}\n", stored.entry));
             }
-            for t in treatments::list(&store.db, user.id, None, 100)
+            for t in treatments::list(&store.db, patient, None, 100)
                 .await
                 .unwrap()
             {
-                hasher.update(format!(
-                    "{}|{}|{}|{:?}|{:?}|{:?}|{:?}|{}\n",
-                    t.kind,
-                    t.name,
-                    t.started_at,
-                    t.ended_at,
-                    t.dose,
-                    t.dose_unit,
-                    t.notes,
-                    t.adverse_events
-                ));
+                hasher.update(format!("{:?}\n", t.event));
             }
         }
         hex::encode(hasher.finalize())
@@ -1076,7 +1052,7 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(clinician.role, "clinician");
+        assert_eq!(clinician.role, Role::Clinician);
 
         let mut responder_50 = Vec::new();
         let (mut entries, mut treatment_count) = (0, 0);
@@ -1085,38 +1061,39 @@ mod tests {
                 .await
                 .unwrap()
                 .unwrap();
-            assert_eq!(patient.role, "patient");
+            assert_eq!(patient.role, Role::Patient);
             assert_eq!(
                 patient.password_hash, clinician.password_hash,
                 "hashed once"
             );
-            assert!(care::is_linked(&store.db, patient.id, clinician.id)
+            let patient_id = PatientId(patient.id.0);
+            assert!(care::is_linked(&store.db, patient_id, clinician.id)
                 .await
                 .unwrap());
-            let tz: Tz = patient.timezone.parse().unwrap();
+            let tz: Tz = patient.timezone.tz();
             let local_today = today().with_timezone(&tz).date_naive();
-            let rows = diary::list_range(&store.db, patient.id, None, None, None, 1000)
+            let rows = diary::list_range(&store.db, patient_id, None, None, None, 1000)
                 .await
                 .unwrap();
             entries += rows.len();
-            let last = rows.iter().map(|r| r.entry_date).max().unwrap();
+            let last = rows.iter().map(|r| r.entry.date()).max().unwrap();
             assert!(
                 last <= local_today,
                 "{email}: {last} is after {local_today}"
             );
-            let first = rows.iter().map(|r| r.entry_date).min().unwrap();
+            let first = rows.iter().map(|r| r.entry.date()).min().unwrap();
             assert!(first >= add_days(local_today, -119));
 
-            let given = treatments::list(&store.db, patient.id, None, 100)
+            let given = treatments::list(&store.db, patient_id, None, 100)
                 .await
                 .unwrap();
             assert!((1..=3).contains(&given.len()));
             treatment_count += given.len();
             for t in given {
                 assert_eq!(t.recorded_by, clinician.id);
-                let windows = TreatmentWindows::new(treatment_day(t.started_at, tz), 28, 1);
+                let windows = TreatmentWindows::new(treatment_day(t.event.started_at(), tz), 28, 1);
                 let range = windows.read_range();
-                let days = diary::day_records(&store.db, patient.id, range.from, range.to)
+                let days = diary::day_records(&store.db, patient_id, range.from, range.to)
                     .await
                     .unwrap();
                 responder_50.push(treatment_outcome(&windows, &days).responder_50);
@@ -1135,7 +1112,7 @@ mod tests {
         );
     }
 
-    /// The default clinic, planned in memory (no database): the mix DOMAIN.md's summaries need.
+    /// The default clinic, planned in memory (no database): the mix docs/clinical-rules.md's summaries need.
     #[test]
     fn the_default_clinic_has_the_patterns_the_dashboard_shows() {
         let mut seeds = StdRng::seed_from_u64(DEFAULT_SEED);
@@ -1144,9 +1121,9 @@ mod tests {
         let mut responder_50 = Vec::new();
         for index in 0..DEFAULT_PATIENTS {
             let plan = plan_patient(index, seeds.gen(), today(), DEFAULT_DAYS).unwrap();
-            let records: Vec<DayRecord> = plan.diary.iter().map(|(d, c)| record(*d, c)).collect();
+            let records: Vec<DayRecord> = plan.diary.iter().map(DiaryEntry::record).collect();
             let today = today().with_timezone(&plan.timezone).date_naive();
-            assert!(plan.diary.iter().all(|(d, _)| *d <= today));
+            assert!(plan.diary.iter().all(|e| e.date() <= today));
             let first = add_days(today, 1 - i64::from(DEFAULT_DAYS));
             // Before any treatment (the first is at least 35 days in): chronic or episodic.
             let before = WindowStats::compute(first, add_days(first, 34), &records);
@@ -1179,7 +1156,7 @@ mod tests {
             assert!((1..=3).contains(&plan.treatments.len()));
             for t in &plan.treatments {
                 let windows =
-                    TreatmentWindows::new(treatment_day(t.started_at, plan.timezone), 28, 1);
+                    TreatmentWindows::new(treatment_day(t.started_at(), plan.timezone), 28, 1);
                 responder_50.push(treatment_outcome(&windows, &records).responder_50);
             }
         }

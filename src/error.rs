@@ -205,3 +205,15 @@ impl From<sea_orm::TransactionError<ApiError>> for ApiError {
         }
     }
 }
+
+/// A domain constructor's problems are one 422 naming every field.
+impl From<crate::domain::Problems> for ApiError {
+    fn from(problems: crate::domain::Problems) -> Self {
+        Self::Validation(
+            problems
+                .into_iter()
+                .map(|p| FieldError::new(p.field, p.message))
+                .collect(),
+        )
+    }
+}

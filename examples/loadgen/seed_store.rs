@@ -7,7 +7,10 @@
 
 use chrono::{NaiveDate, Utc};
 use migraine_diary::config::DatabaseArgs;
-use migraine_diary::domain::MedicationClassSet;
+use migraine_diary::domain::{
+    Disability, MedicationClassSet, PatientId, Role, TimeZone, TreatmentDraft, TreatmentEvent,
+    TreatmentKind,
+};
 use migraine_diary::store::entities::diary_entry;
 use migraine_diary::store::users::{self, NewUser};
 use migraine_diary::store::{care, treatments, Store};
@@ -52,14 +55,15 @@ pub async fn run(args: SeedStore) -> Result<(), String> {
                 NewUser {
                     email: format!("{}{i}@bench.example", args.email_prefix),
                     password_hash: password_hash.clone(),
-                    role: "patient".into(),
+                    role: Role::Patient,
                     display_name: None,
-                    timezone: history.timezone.into(),
+                    timezone: TimeZone::parse(history.timezone).ok_or("unknown time zone")?,
                 },
             )
             .await
             .map_err(|e| e.to_string())?;
-            care::link(&*txn, user.id, clinician.id)
+            let patient = PatientId(user.id.0);
+            care::link(&*txn, patient, clinician.id)
                 .await
                 .map_err(|e| e.to_string())?;
             let now = Utc::now();
@@ -69,14 +73,17 @@ pub async fn run(args: SeedStore) -> Result<(), String> {
                         d.medications.iter().map(|(_, c, _)| *c).collect();
                     diary_entry::ActiveModel {
                         id: Set(Uuid::now_v7()),
-                        patient_id: Set(user.id),
+                        patient_id: Set(patient.0),
                         entry_date: Set(d.date),
                         peak_pain: Set(i16::from(d.peak_pain)),
                         headache_hours: Set(d.headache_hours),
                         feature_flags: Set(i32::from(d.features.to_bits())),
                         medication_class_flags: Set(i32::from(classes.bits())),
                         acute_medications: Set(d.medications_json()),
-                        disability: Set(d.disability.map(str::to_owned)),
+                        disability: Set(d
+                            .disability
+                            .and_then(|name| by_name::<Disability>(name).ok())
+                            .map(Into::into)),
                         notes: Set(None),
                         version: Set(1),
                         created_at: Set(now),
@@ -90,23 +97,19 @@ pub async fn run(args: SeedStore) -> Result<(), String> {
                 rows_written += chunk.len() as u64;
             }
             for t in &history.treatments {
-                treatments::insert(
-                    &*txn,
-                    user.id,
-                    clinician.id,
-                    treatments::TreatmentContent {
-                        kind: t.kind.into(),
-                        name: t.name.into(),
-                        started_at: t.started_at(),
-                        ended_at: None,
-                        dose: None,
-                        dose_unit: None,
-                        notes: None,
-                        adverse_events_json: "[]".into(),
-                    },
-                )
-                .await
-                .map_err(|e| e.to_string())?;
+                let event = TreatmentEvent::from_stored(TreatmentDraft {
+                    kind: by_name::<TreatmentKind>(t.kind)?,
+                    name: t.name.into(),
+                    started_at: t.started_at(),
+                    ended_at: None,
+                    dose: None,
+                    dose_unit: None,
+                    notes: None,
+                    adverse_events: Vec::new(),
+                });
+                treatments::insert(&*txn, patient, clinician.id, &event)
+                    .await
+                    .map_err(|e| e.to_string())?;
             }
         }
         txn.commit().await.map_err(|e| e.to_string())?;
@@ -119,4 +122,9 @@ pub async fn run(args: SeedStore) -> Result<(), String> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// A domain enum from its API name (`iv_ketamine`, `mild`).
+fn by_name<T: serde::de::DeserializeOwned>(name: &str) -> Result<T, String> {
+    serde_json::from_value(serde_json::Value::String(name.to_owned())).map_err(|e| e.to_string())
 }

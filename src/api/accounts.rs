@@ -6,34 +6,22 @@ use std::time::Instant;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::extract::ApiJson;
-use super::validate::{
-    check_password, check_timezone, double_option, normalize_display_name, normalize_email,
-    Problems,
-};
-use crate::auth::tokens::{digest, new_refresh_token};
+use super::validate::double_option;
+use super::{Conflict, TooManyRequests, Unauthorized};
 use crate::auth::{AuthUser, Role};
+use crate::domain::account::{normalize_display_name, parse_timezone};
+use crate::domain::{AccountDraft, NewAccount, Problems};
 use crate::error::{ApiError, ApiResult};
-use crate::store::users::{self, CreateUserError, NewUser, UserRow};
-use crate::store::{tokens, Store};
-use crate::AppState;
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(register))
-        .routes(routes!(login))
-        .routes(routes!(refresh))
-        .routes(routes!(logout))
-        .routes(routes!(get_me, update_me))
-        .routes(routes!(create_user))
-}
+use crate::service::accounts::{create_account, AccountError};
+use crate::service::sessions::{self, Session};
+use crate::state::AppState;
+use crate::store::users::{self, Account};
 
 /// An account.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -50,18 +38,16 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
-impl User {
-    pub fn from_row(row: UserRow) -> ApiResult<Self> {
-        let role = Role::parse(&row.role)
-            .ok_or_else(|| ApiError::internal(format!("unknown role in users row {}", row.id)))?;
-        Ok(Self {
-            id: row.id,
-            email: row.email,
-            role,
-            display_name: row.display_name,
-            timezone: row.timezone,
-            created_at: row.created_at,
-        })
+impl From<Account> for User {
+    fn from(account: Account) -> Self {
+        Self {
+            id: account.id.0,
+            email: account.email,
+            role: account.role,
+            display_name: account.display_name,
+            timezone: account.timezone.name().to_owned(),
+            created_at: account.created_at,
+        }
     }
 }
 
@@ -148,66 +134,30 @@ pub struct CreateUserRequest {
     pub timezone: Option<String>,
 }
 
-/// Validated account fields, ready to hash and store.
-struct AccountDraft {
-    email: String,
-    password: String,
-    display_name: Option<String>,
-    timezone: String,
-}
-
-fn draft(
-    email: &str,
-    password: String,
-    display_name: Option<String>,
-    timezone: String,
-    extra: impl FnOnce(&mut Problems),
-) -> ApiResult<AccountDraft> {
-    let mut problems = Problems::new();
-    let email = normalize_email(email, &mut problems);
-    check_password(&password, &mut problems);
-    let display_name = normalize_display_name(display_name, &mut problems);
-    check_timezone(&timezone, "timezone", &mut problems);
-    extra(&mut problems);
-    problems.finish()?;
-    Ok(AccountDraft {
-        email,
-        password,
-        display_name,
-        timezone,
-    })
-}
-
-/// Hashes the password and stores the account; 409 when the email is taken.
-pub async fn create_account(
-    state: &AppState,
-    draft_email: String,
-    password: String,
-    role: Role,
-    display_name: Option<String>,
-    timezone: String,
-) -> ApiResult<UserRow> {
-    let password_hash = state.hasher.hash(password).await?;
-    let txn = state.store.begin_write().await?;
-    let row = users::create(
-        &*txn,
-        NewUser {
-            email: draft_email,
-            password_hash,
-            role: role.as_str().into(),
-            display_name,
-            timezone,
-        },
-    )
-    .await
-    .map_err(|e| match e {
-        CreateUserError::EmailTaken => {
-            ApiError::Conflict("An account with this email exists already.".into())
+impl From<Session> for TokenPair {
+    fn from(session: Session) -> Self {
+        Self {
+            access_token: session.access_token,
+            token_type: TokenType::Bearer,
+            expires_in: session.expires_in,
+            refresh_token: session.refresh_token,
         }
-        CreateUserError::Db(db) => db.into(),
-    })?;
-    txn.commit().await?;
-    Ok(row)
+    }
+}
+
+/// Hashes the password (on the bounded hashing pool) and stores the account; 409 when the
+/// email is taken.
+async fn store_account(state: &AppState, account: NewAccount) -> ApiResult<User> {
+    let password_hash = state.hasher.hash(account.password.clone()).await?;
+    let created = create_account(&state.store, &account, password_hash)
+        .await
+        .map_err(|e| match e {
+            AccountError::EmailTaken => {
+                ApiError::Conflict("An account with this email exists already.".into())
+            }
+            AccountError::Db(db) => db.into(),
+        })?;
+    Ok(created.into())
 }
 
 /// Register a patient
@@ -215,63 +165,23 @@ pub async fn create_account(
 /// Creates a patient account. Log in afterwards to get tokens.
 #[utoipa::path(post, path = "/v1/auth/register", tag = "auth", operation_id = "registerPatient",
     request_body = RegisterRequest,
-    responses((status = 201, description = "Account created", body = User)))]
-async fn register(
+    responses((status = 201, description = "Account created", body = User),
+        (status = 409, response = Conflict)))]
+pub(crate) async fn register(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
-    let d = draft(
-        &req.email,
-        req.password,
-        req.display_name,
-        req.timezone,
-        |_| {},
-    )?;
-    let row = create_account(
-        &state,
-        d.email,
-        d.password,
-        Role::Patient,
-        d.display_name,
-        d.timezone,
-    )
-    .await?;
-    Ok((StatusCode::CREATED, Json(User::from_row(row)?)))
-}
-
-async fn issue_pair(
-    state: &AppState,
-    store: &Store,
-    user_id: Uuid,
-    role: Role,
-    family_id: Uuid,
-    txn: Option<crate::store::WriteTxn>,
-) -> ApiResult<TokenPair> {
-    let access_token = state
-        .tokens
-        .issue_access(user_id, role)
-        .map_err(ApiError::internal)?;
-    let refresh_token = new_refresh_token();
-    let ttl_days = i64::try_from(state.tokens.refresh_ttl_days).unwrap_or(30);
-    let txn = match txn {
-        Some(t) => t,
-        None => store.begin_write().await?,
-    };
-    tokens::insert(
-        &*txn,
-        user_id,
-        family_id,
-        digest(&refresh_token),
-        Utc::now() + Duration::days(ttl_days),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(TokenPair {
-        access_token,
-        token_type: TokenType::Bearer,
-        expires_in: state.tokens.access_ttl_secs,
-        refresh_token,
-    })
+    let account = NewAccount::parse(AccountDraft {
+        email: req.email,
+        password: req.password,
+        role: Role::Patient,
+        display_name: req.display_name,
+        timezone: req.timezone,
+    })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(store_account(&state, account).await?),
+    ))
 }
 
 /// Log in
@@ -280,8 +190,10 @@ async fn issue_pair(
 /// 15 minutes, further attempts get 429 with `Retry-After`.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", operation_id = "login",
     request_body = LoginRequest,
-    responses((status = 200, description = "Logged in", body = TokenPair)))]
-async fn login(
+    responses((status = 200, description = "Logged in", body = TokenPair),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests)))]
+pub(crate) async fn login(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<TokenPair>> {
@@ -301,13 +213,8 @@ async fn login(
         }
     };
     state.login_limiter.record_success(&email);
-    let role = Role::parse(&user.role).ok_or_else(|| ApiError::internal("unknown role"))?;
-    let pair = issue_pair(&state, &state.store, user.id, role, Uuid::now_v7(), None).await?;
-    Ok(Json(pair))
-}
-
-fn invalid_refresh() -> ApiError {
-    ApiError::Unauthorized("Invalid, expired or already used refresh token.".into())
+    let session = sessions::start(&state.store, &state.tokens, &user).await?;
+    Ok(Json(session.into()))
 }
 
 /// Refresh tokens
@@ -316,38 +223,14 @@ fn invalid_refresh() -> ApiError {
 /// a spent one again is treated as theft: it gets 401 and revokes every token of that session.
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", operation_id = "refreshTokens",
     request_body = RefreshRequest,
-    responses((status = 200, description = "New tokens", body = TokenPair)))]
-async fn refresh(
+    responses((status = 200, description = "New tokens", body = TokenPair),
+        (status = 401, response = Unauthorized)))]
+pub(crate) async fn refresh(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> ApiResult<Json<TokenPair>> {
-    let txn = state.store.begin_write().await?;
-    let Some(token) = tokens::find_by_hash(&*txn, &digest(&req.refresh_token)).await? else {
-        return Err(invalid_refresh());
-    };
-    if token.revoked_at.is_some() || token.expires_at <= Utc::now() {
-        return Err(invalid_refresh());
-    }
-    if token.used_at.is_some() || !tokens::spend(&*txn, token.id).await? {
-        tokens::revoke_family(&*txn, token.family_id).await?;
-        txn.commit().await?;
-        tracing::warn!(user_id = %token.user_id, "refresh token re-used; session revoked");
-        return Err(invalid_refresh());
-    }
-    let user = users::find_by_id(&*txn, token.user_id)
-        .await?
-        .ok_or_else(invalid_refresh)?;
-    let role = Role::parse(&user.role).ok_or_else(|| ApiError::internal("unknown role"))?;
-    let pair = issue_pair(
-        &state,
-        &state.store,
-        user.id,
-        role,
-        token.family_id,
-        Some(txn),
-    )
-    .await?;
-    Ok(Json(pair))
+    let session = sessions::refresh(&state.store, &state.tokens, &req.refresh_token).await?;
+    Ok(Json(session.into()))
 }
 
 /// Log out
@@ -357,19 +240,15 @@ async fn refresh(
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", operation_id = "logout",
     request_body = RefreshRequest,
     responses((status = 204, description = "Logged out")))]
-async fn logout(
+pub(crate) async fn logout(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> ApiResult<StatusCode> {
-    if let Some(token) = tokens::find_by_hash(&state.store.db, &digest(&req.refresh_token)).await? {
-        let txn = state.store.begin_write().await?;
-        tokens::revoke_family(&*txn, token.family_id).await?;
-        txn.commit().await?;
-    }
+    sessions::end(&state.store, &req.refresh_token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn load_me(state: &AppState, caller: AuthUser) -> ApiResult<UserRow> {
+async fn load_me(state: &AppState, caller: AuthUser) -> ApiResult<Account> {
     users::find_by_id(&state.store.db, caller.id)
         .await?
         .ok_or_else(|| ApiError::Unauthorized("The account of this token no longer exists.".into()))
@@ -379,8 +258,11 @@ async fn load_me(state: &AppState, caller: AuthUser) -> ApiResult<UserRow> {
 #[utoipa::path(get, path = "/v1/me", tag = "accounts", operation_id = "getMe",
     security(("bearer" = [])),
     responses((status = 200, description = "The caller's account", body = User)))]
-async fn get_me(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Json<User>> {
-    Ok(Json(User::from_row(load_me(&state, caller).await?)?))
+pub(crate) async fn get_me(
+    State(state): State<AppState>,
+    caller: AuthUser,
+) -> ApiResult<Json<User>> {
+    Ok(Json(load_me(&state, caller).await?.into()))
 }
 
 /// Update my account
@@ -390,7 +272,7 @@ async fn get_me(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Js
     security(("bearer" = [])),
     request_body = UpdateMeRequest,
     responses((status = 200, description = "The updated account", body = User)))]
-async fn update_me(
+pub(crate) async fn update_me(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiJson(req): ApiJson<UpdateMeRequest>,
@@ -399,15 +281,15 @@ async fn update_me(
     let display_name = req
         .display_name
         .map(|name| normalize_display_name(name, &mut problems));
-    if let Some(tz) = &req.timezone {
-        check_timezone(tz, "timezone", &mut problems);
-    }
-    problems.finish()?;
+    let timezone = req
+        .timezone
+        .map(|tz| parse_timezone(&tz, "timezone", &mut problems));
+    problems.or_ok(())?;
     let current = load_me(&state, caller).await?;
     let txn = state.store.begin_write().await?;
-    let row = users::update_profile(&*txn, current, display_name, req.timezone).await?;
+    let updated = users::update_profile(&*txn, current.id, display_name, timezone).await?;
     txn.commit().await?;
-    Ok(Json(User::from_row(row)?))
+    Ok(Json(updated.into()))
 }
 
 /// Create a staff account
@@ -416,35 +298,23 @@ async fn update_me(
 #[utoipa::path(post, path = "/v1/admin/users", tag = "admin", operation_id = "createUser",
     security(("bearer" = [])),
     request_body = CreateUserRequest,
-    responses((status = 201, description = "Account created", body = User)))]
-async fn create_user(
+    responses((status = 201, description = "Account created", body = User),
+        (status = 409, response = Conflict)))]
+pub(crate) async fn create_user(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiJson(req): ApiJson<CreateUserRequest>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
     caller.require(Role::Admin)?;
-    let role = req.role;
-    let d = draft(
-        &req.email,
-        req.password,
-        req.display_name,
-        req.timezone.unwrap_or_else(|| "UTC".into()),
-        |p| {
-            p.check(
-                role != Role::Patient,
-                "role",
-                "must be `clinician` or `admin`; patients register themselves",
-            )
-        },
-    )?;
-    let row = create_account(
-        &state,
-        d.email,
-        d.password,
-        role,
-        d.display_name,
-        d.timezone,
-    )
-    .await?;
-    Ok((StatusCode::CREATED, Json(User::from_row(row)?)))
+    let account = NewAccount::parse_staff(AccountDraft {
+        email: req.email,
+        password: req.password,
+        role: req.role,
+        display_name: req.display_name,
+        timezone: req.timezone.unwrap_or_else(|| "UTC".into()),
+    })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(store_account(&state, account).await?),
+    ))
 }

@@ -6,22 +6,14 @@ use axum::Json;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::extract::{ApiPath, ApiQuery};
+use super::extract::{ApiQuery, PatientPath};
 use super::pagination::{paginate, PageParams};
 use crate::auth::{require_patient_access, Access, AuthUser, Role};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::store::audit::{self, AuditFilter, AuditRow};
 use crate::AppState;
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(access_log))
-        .routes(routes!(admin_audit))
-}
 
 /// What a request did with the patient's data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -79,7 +71,10 @@ impl AuditEvent {
     fn from_row(row: AuditRow) -> ApiResult<Self> {
         let bad = |what: &str| ApiError::internal(format!("audit row {}: bad {what}", row.id));
         Ok(Self {
-            actor_role: Role::parse(&row.actor_role).ok_or_else(|| bad("role"))?,
+            actor_role: Role::ALL
+                .into_iter()
+                .find(|r| r.as_str() == row.actor_role)
+                .ok_or_else(|| bad("role"))?,
             action: AuditAction::parse(&row.action).ok_or_else(|| bad("action"))?,
             id: row.id,
             at: row.at,
@@ -189,17 +184,17 @@ async fn page_of(state: &AppState, filter: AuditFilter, limit: u64) -> ApiResult
 #[utoipa::path(get, path = "/v1/patients/{patient_id}/access-log", tag = "audit",
     operation_id = "getAccessLog",
     security(("bearer" = [])),
-    params(("patient_id" = Uuid, Path, description = "The patient"), AccessLogParams),
+    params(PatientPath, AccessLogParams),
     responses((status = 200, description = "A page of the patient's access log", body = AuditEventList)))]
-async fn access_log(
+pub(crate) async fn access_log(
     State(state): State<AppState>,
     caller: AuthUser,
-    ApiPath(patient_id): ApiPath<Uuid>,
+    PatientPath { patient_id }: PatientPath,
     ApiQuery(params): ApiQuery<AccessLogParams>,
 ) -> ApiResult<Json<AuditEventList>> {
     let (mut filter, limit) = filter_of(params.from, params.to, params.limit, params.cursor)?;
     require_patient_access(&state.store.db, caller, patient_id, Access::PatientOnly).await?;
-    filter.patient_id = Some(patient_id);
+    filter.patient_id = Some(patient_id.0);
     Ok(Json(page_of(&state, filter, limit).await?))
 }
 
@@ -211,7 +206,7 @@ async fn access_log(
     security(("bearer" = [])),
     params(AdminAuditParams),
     responses((status = 200, description = "A page of the trail", body = AuditEventList)))]
-async fn admin_audit(
+pub(crate) async fn admin_audit(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiQuery(params): ApiQuery<AdminAuditParams>,

@@ -3,7 +3,6 @@
 //! the batch route saves an offline app's queue all-or-nothing.
 
 use std::collections::HashSet;
-use std::str::FromStr;
 
 use axum::extract::State;
 use axum::http::header::{ETAG, IF_MATCH};
@@ -13,85 +12,19 @@ use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::extract::{ApiJson, ApiQuery, DiaryDayPath, PatientPath};
 use super::pagination::{paginate, PageParams};
-use super::validate::{check_required_text, check_text, integral, Problems};
+use super::validate::integral;
+use super::PreconditionFailed;
 use crate::auth::{require_patient_access, Access, AuthUser};
-use crate::domain::{HeadacheFeatures, MedicationClass, MedicationClassSet};
+use crate::domain::entry::MAX_BATCH_ENTRIES;
+use crate::domain::{AcuteMedication, Disability, EntryDraft, HeadacheFeatures, Problems};
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::store::diary::{self, DiaryContent, DiaryRow, Precondition, Upserted, WriteError};
-use crate::store::users::UserRow;
-use crate::AppState;
-
-pub const MAX_MEDICATIONS: usize = 20;
-pub const MAX_NOTES_CHARS: usize = 2000;
-pub const MAX_BATCH_ENTRIES: usize = 400;
-/// The diary starts here; earlier dates are typing mistakes.
-pub const EARLIEST_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
-    Some(d) => d,
-    None => NaiveDate::MIN,
-};
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_diary))
-        .routes(routes!(
-            get_diary_entry,
-            upsert_diary_entry,
-            delete_diary_entry
-        ))
-        .routes(routes!(batch_upsert_diary))
-}
-
-/// How much the headache limited the patient's day.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum Disability {
-    None,
-    Mild,
-    Moderate,
-    Severe,
-}
-
-impl Disability {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::Mild => "mild",
-            Self::Moderate => "moderate",
-            Self::Severe => "severe",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        match s {
-            "none" => Some(Self::None),
-            "mild" => Some(Self::Mild),
-            "moderate" => Some(Self::Moderate),
-            "severe" => Some(Self::Severe),
-            _ => None,
-        }
-    }
-}
-
-/// An acute (rescue) medication taken that day.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct AcuteMedication {
-    /// What was taken, e.g. `sumatriptan` (1–100 characters).
-    #[schema(min_length = 1, max_length = 100)]
-    pub name: String,
-    /// Drug class; `triptan`, `ergot`, `gepant` and `ditan` make a migraine-specific medication day.
-    pub class: MedicationClass,
-    /// Free-text dose, e.g. `50 mg` (at most 50 characters).
-    #[serde(default)]
-    #[schema(value_type = Option<String>, max_length = 50)]
-    pub dose: Option<String>,
-}
+use crate::service::today_in;
+use crate::state::AppState;
+use crate::store::diary::{self, Precondition, StoredEntry, Upserted, WriteError};
 
 /// What the patient reports for one day.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -148,11 +81,24 @@ pub struct DatedDiaryEntryInput {
     pub notes: Option<String>,
 }
 
+impl From<DiaryEntryInput> for EntryDraft {
+    fn from(input: DiaryEntryInput) -> Self {
+        Self {
+            peak_pain: input.peak_pain,
+            headache_hours: input.headache_hours,
+            features: input.features,
+            acute_medications: input.acute_medications,
+            disability: input.disability,
+            notes: input.notes,
+        }
+    }
+}
+
 impl DatedDiaryEntryInput {
-    fn split(self) -> (NaiveDate, DiaryEntryInput) {
+    fn split(self) -> (NaiveDate, EntryDraft) {
         (
             self.date,
-            DiaryEntryInput {
+            EntryDraft {
                 peak_pain: self.peak_pain,
                 headache_hours: self.headache_hours,
                 features: self.features,
@@ -231,110 +177,23 @@ pub struct DiaryRangeParams {
     pub cursor: Option<String>,
 }
 
-/// Today in the patient's time zone.
-pub fn patient_today(patient: &UserRow) -> NaiveDate {
-    match chrono_tz::Tz::from_str(&patient.timezone) {
-        Ok(tz) => Utc::now().with_timezone(&tz).date_naive(),
-        Err(_) => Utc::now().date_naive(),
-    }
-}
-
-/// Checks DiaryEntry's rules (API.md) and converts to stored content (also used by `demo`,
-/// so generated diaries obey exactly the rules the API enforces).
-pub(crate) fn validate_entry(
-    date: NaiveDate,
-    entry: DiaryEntryInput,
-    today: NaiveDate,
-    prefix: &str,
-    problems: &mut Problems,
-) -> Option<DiaryContent> {
-    let field = |name: &str| format!("{prefix}{name}");
-    let before = problems.0.len();
-    problems.check(
-        date <= today,
-        field("date"),
-        "must not be later than today in the patient's time zone",
-    );
-    problems.check(
-        date >= EARLIEST_DATE,
-        field("date"),
-        "must not be before 2000-01-01",
-    );
-    problems.check(
-        (0..=10).contains(&entry.peak_pain),
-        field("peak_pain"),
-        "must be an integer from 0 to 10",
-    );
-    if let Some(hours) = entry.headache_hours {
-        problems.check(
-            hours.is_finite() && (0.0..=24.0).contains(&hours),
-            field("headache_hours"),
-            "must be a number from 0 to 24",
-        );
-        problems.check(
-            !(hours > 0.0 && entry.peak_pain == 0),
-            field("headache_hours"),
-            "must be 0 or absent when peak_pain is 0",
-        );
-    }
-    problems.check(
-        entry.acute_medications.len() <= MAX_MEDICATIONS,
-        field("acute_medications"),
-        "at most 20 medications per day",
-    );
-    for (i, med) in entry.acute_medications.iter().enumerate() {
-        check_required_text(
-            &med.name,
-            &field(&format!("acute_medications[{i}].name")),
-            100,
-            problems,
-        );
-        check_text(
-            med.dose.as_deref(),
-            &field(&format!("acute_medications[{i}].dose")),
-            50,
-            problems,
-        );
-    }
-    check_text(
-        entry.notes.as_deref(),
-        &field("notes"),
-        MAX_NOTES_CHARS,
-        problems,
-    );
-    if problems.0.len() > before {
-        return None;
-    }
-    let classes: MedicationClassSet = entry.acute_medications.iter().map(|m| m.class).collect();
-    let acute_medications_json = serde_json::to_string(&entry.acute_medications).ok()?;
-    Some(DiaryContent {
-        peak_pain: entry.peak_pain as i16,
-        headache_hours: entry.headache_hours,
-        feature_flags: i32::from(entry.features.to_bits()),
-        medication_class_flags: i32::from(classes.bits()),
-        acute_medications_json,
-        disability: entry.disability.map(|d| d.as_str().to_owned()),
-        notes: entry.notes,
-    })
-}
-
-impl DiaryEntry {
-    pub fn from_row(row: DiaryRow) -> ApiResult<Self> {
-        let acute_medications: Vec<AcuteMedication> = serde_json::from_str(&row.acute_medications)
-            .map_err(|e| ApiError::internal(format!("diary entry {} medications: {e}", row.id)))?;
-        Ok(Self {
-            patient_id: row.patient_id,
-            date: row.entry_date,
-            peak_pain: u8::try_from(row.peak_pain).unwrap_or(0),
-            headache_hours: row.headache_hours,
-            features: HeadacheFeatures::from_bits(u16::try_from(row.feature_flags).unwrap_or(0)),
-            acute_medications,
-            disability: row.disability.as_deref().and_then(Disability::parse),
-            notes: row.notes,
-            version: row.version,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-        })
+impl From<StoredEntry> for DiaryEntry {
+    fn from(stored: StoredEntry) -> Self {
+        let peak_pain = stored.entry.peak_pain();
+        let (date, e) = stored.entry.into_parts();
+        Self {
+            patient_id: stored.patient_id.0,
+            date,
+            peak_pain,
+            headache_hours: e.headache_hours,
+            features: e.features,
+            acute_medications: e.acute_medications,
+            disability: e.disability,
+            notes: e.notes,
+            version: stored.version,
+            created_at: stored.created_at,
+            updated_at: stored.updated_at,
+        }
     }
 }
 
@@ -364,11 +223,6 @@ fn precondition(headers: &HeaderMap) -> ApiResult<Precondition> {
         .map_err(|_| ApiError::PreconditionFailed("If-Match does not match any version.".into()))
 }
 
-fn parse_path_date(raw: &str) -> ApiResult<NaiveDate> {
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .map_err(|_| ApiError::validation("date", "must be a calendar date `YYYY-MM-DD`"))
-}
-
 fn write_error(err: WriteError) -> ApiError {
     match err {
         WriteError::PreconditionFailed => ApiError::PreconditionFailed(
@@ -383,12 +237,12 @@ fn write_error(err: WriteError) -> ApiError {
 /// Entries in `from`…`to` (inclusive, either optional) ordered by date, paginated.
 #[utoipa::path(get, path = "/v1/patients/{patient_id}/diary", tag = "diary", operation_id = "listDiaryEntries",
     security(("bearer" = [])),
-    params(("patient_id" = Uuid, Path, description = "The patient"), DiaryRangeParams),
+    params(PatientPath, DiaryRangeParams),
     responses((status = 200, description = "A page of entries", body = DiaryEntryList)))]
-async fn list_diary(
+pub(crate) async fn list_diary(
     State(state): State<AppState>,
     caller: AuthUser,
-    ApiPath(patient_id): ApiPath<Uuid>,
+    PatientPath { patient_id }: PatientPath,
     ApiQuery(params): ApiQuery<DiaryRangeParams>,
 ) -> ApiResult<Json<DiaryEntryList>> {
     let mut errors: Vec<FieldError> = Vec::new();
@@ -425,37 +279,32 @@ async fn list_diary(
         page.limit + 1,
     )
     .await?;
-    let mut items = Vec::with_capacity(rows.len());
-    let (rows, next_cursor) = paginate(
+    let (items, next_cursor) = paginate(
         rows,
         page.limit,
-        |r| r.entry_date.format("%Y-%m-%d").to_string(),
-        |r| r,
+        |r| r.entry.date().format("%Y-%m-%d").to_string(),
+        DiaryEntry::from,
     );
-    for row in rows {
-        items.push(DiaryEntry::from_row(row)?);
-    }
     Ok(Json(DiaryEntryList { items, next_cursor }))
 }
 
 /// Get a diary day
 #[utoipa::path(get, path = "/v1/patients/{patient_id}/diary/{date}", tag = "diary", operation_id = "getDiaryEntry",
     security(("bearer" = [])),
-    params(("patient_id" = Uuid, Path, description = "The patient"),
-           ("date" = NaiveDate, Path, description = "Patient-local day, `YYYY-MM-DD`")),
+    params(DiaryDayPath),
     responses((status = 200, description = "The entry", body = DiaryEntry,
         headers(("ETag" = String, description = "The entry's version, quoted")))))]
-async fn get_diary_entry(
+pub(crate) async fn get_diary_entry(
     State(state): State<AppState>,
     caller: AuthUser,
-    ApiPath((patient_id, date)): ApiPath<(Uuid, String)>,
+    path: DiaryDayPath,
 ) -> ApiResult<Response> {
-    let date = parse_path_date(&date)?;
-    require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
-    let row = diary::get(&state.store.db, patient_id, date)
+    let date = path.day()?;
+    require_patient_access(&state.store.db, caller, path.patient_id, Access::Read).await?;
+    let stored = diary::get(&state.store.db, path.patient_id, date)
         .await?
         .ok_or_else(|| ApiError::not_found("No diary entry for this day."))?;
-    Ok(with_etag(StatusCode::OK, DiaryEntry::from_row(row)?))
+    Ok(with_etag(StatusCode::OK, stored.into()))
 }
 
 /// Save a diary day
@@ -465,32 +314,34 @@ async fn get_diary_entry(
 /// stored version is N (`*`: only if an entry exists); otherwise 412.
 #[utoipa::path(put, path = "/v1/patients/{patient_id}/diary/{date}", tag = "diary", operation_id = "upsertDiaryEntry",
     security(("bearer" = [])),
-    params(("patient_id" = Uuid, Path, description = "The patient"),
-           ("date" = NaiveDate, Path, description = "Patient-local day, `YYYY-MM-DD`"),
+    params(DiaryDayPath,
            ("If-Match" = Option<String>, Header, nullable = false, description = "`\"N\"` to save only over version N; `*` only over an existing entry")),
     request_body = DiaryEntryInput,
     responses(
         (status = 200, description = "Replaced (or unchanged)", body = DiaryEntry,
             headers(("ETag" = String, description = "The entry's version, quoted"))),
         (status = 201, description = "Created", body = DiaryEntry,
-            headers(("ETag" = String, description = "The entry's version, quoted")))))]
-async fn upsert_diary_entry(
+            headers(("ETag" = String, description = "The entry's version, quoted"))),
+        (status = 412, response = PreconditionFailed)))]
+pub(crate) async fn upsert_diary_entry(
     State(state): State<AppState>,
     caller: AuthUser,
-    ApiPath((patient_id, date)): ApiPath<(Uuid, String)>,
+    path: DiaryDayPath,
     headers: HeaderMap,
     ApiJson(input): ApiJson<DiaryEntryInput>,
 ) -> ApiResult<Response> {
-    let patient =
-        require_patient_access(&state.store.db, caller, patient_id, Access::PatientOnly).await?;
-    let date = parse_path_date(&date)?;
+    let patient = require_patient_access(
+        &state.store.db,
+        caller,
+        path.patient_id,
+        Access::PatientOnly,
+    )
+    .await?;
+    let date = path.day()?;
     let condition = precondition(&headers)?;
-    let mut problems = Problems::new();
-    let content = validate_entry(date, input, patient_today(&patient), "", &mut problems);
-    problems.finish()?;
-    let content = content.ok_or_else(|| ApiError::internal("entry content not serializable"))?;
+    let entry = crate::domain::DiaryEntry::parse(date, input.into(), today_in(patient.timezone))?;
     let txn = state.store.begin_write().await?;
-    let (row, outcome) = diary::upsert(&*txn, patient_id, date, content, condition)
+    let (stored, outcome) = diary::upsert(&*txn, path.patient_id, &entry, condition)
         .await
         .map_err(write_error)?;
     txn.commit().await?;
@@ -498,7 +349,7 @@ async fn upsert_diary_entry(
         Upserted::Created => StatusCode::CREATED,
         Upserted::Replaced | Upserted::Unchanged => StatusCode::OK,
     };
-    Ok(with_etag(status, DiaryEntry::from_row(row)?))
+    Ok(with_etag(status, stored.into()))
 }
 
 /// Delete a diary day
@@ -506,21 +357,27 @@ async fn upsert_diary_entry(
 /// Patient only. The day becomes missing (not headache-free). Honours `If-Match`.
 #[utoipa::path(delete, path = "/v1/patients/{patient_id}/diary/{date}", tag = "diary", operation_id = "deleteDiaryEntry",
     security(("bearer" = [])),
-    params(("patient_id" = Uuid, Path, description = "The patient"),
-           ("date" = NaiveDate, Path, description = "Patient-local day, `YYYY-MM-DD`"),
+    params(DiaryDayPath,
            ("If-Match" = Option<String>, Header, nullable = false, description = "`\"N\"` to delete only version N")),
-    responses((status = 204, description = "Deleted")))]
-async fn delete_diary_entry(
+    responses((status = 204, description = "Deleted"),
+        (status = 412, response = PreconditionFailed)))]
+pub(crate) async fn delete_diary_entry(
     State(state): State<AppState>,
     caller: AuthUser,
-    ApiPath((patient_id, date)): ApiPath<(Uuid, String)>,
+    path: DiaryDayPath,
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
-    require_patient_access(&state.store.db, caller, patient_id, Access::PatientOnly).await?;
-    let date = parse_path_date(&date)?;
+    require_patient_access(
+        &state.store.db,
+        caller,
+        path.patient_id,
+        Access::PatientOnly,
+    )
+    .await?;
+    let date = path.day()?;
     let condition = precondition(&headers)?;
     let txn = state.store.begin_write().await?;
-    let deleted = diary::delete(&*txn, patient_id, date, condition)
+    let deleted = diary::delete(&*txn, path.patient_id, date, condition)
         .await
         .map_err(write_error)?;
     if !deleted {
@@ -536,13 +393,13 @@ async fn delete_diary_entry(
 /// entry is saved or, when any is invalid (422 naming `entries[i].field`), none is.
 #[utoipa::path(post, path = "/v1/patients/{patient_id}/diary/batch", tag = "diary", operation_id = "batchUpsertDiaryEntries",
     security(("bearer" = [])),
-    params(("patient_id" = Uuid, Path, description = "The patient")),
+    params(PatientPath),
     request_body = DiaryBatchRequest,
     responses((status = 200, description = "All entries saved", body = DiaryBatchResult)))]
-async fn batch_upsert_diary(
+pub(crate) async fn batch_upsert_diary(
     State(state): State<AppState>,
     caller: AuthUser,
-    ApiPath(patient_id): ApiPath<Uuid>,
+    PatientPath { patient_id }: PatientPath,
     ApiJson(req): ApiJson<DiaryBatchRequest>,
 ) -> ApiResult<Json<DiaryBatchResult>> {
     let patient =
@@ -553,83 +410,37 @@ async fn batch_upsert_diary(
         "entries",
         "must hold 1 to 400 entries",
     );
-    problems.finish()?;
-    let today = patient_today(&patient);
+    problems.or_ok(())?;
+    let today = today_in(patient.timezone);
     let mut problems = Problems::new();
     let mut seen = HashSet::new();
-    let mut contents = Vec::with_capacity(req.entries.len());
+    let mut entries = Vec::with_capacity(req.entries.len());
     for (i, entry) in req.entries.into_iter().enumerate() {
-        let (date, input) = entry.split();
+        let (date, draft) = entry.split();
         if !seen.insert(date) {
             problems.add(format!("entries[{i}].date"), "appears twice in the batch");
         }
-        let prefix = format!("entries[{i}].");
-        if let Some(content) = validate_entry(date, input, today, &prefix, &mut problems) {
-            contents.push((date, content));
+        match crate::domain::DiaryEntry::parse(date, draft, today) {
+            Ok(entry) => entries.push(entry),
+            Err(p) => problems.extend(p.prefixed(&format!("entries[{i}]."))),
         }
     }
-    problems.finish()?;
+    problems.or_ok(())?;
     let txn = state.store.begin_write().await?;
-    let mut rows = Vec::with_capacity(contents.len());
-    for (date, content) in contents {
-        let (row, _) = diary::upsert(&*txn, patient_id, date, content, Precondition::None)
+    let mut items = Vec::with_capacity(entries.len());
+    for entry in &entries {
+        let (stored, _) = diary::upsert(&*txn, patient_id, entry, Precondition::None)
             .await
             .map_err(write_error)?;
-        rows.push(row);
+        items.push(stored.into());
     }
     txn.commit().await?;
-    let items = rows
-        .into_iter()
-        .map(DiaryEntry::from_row)
-        .collect::<ApiResult<Vec<_>>>()?;
     Ok(Json(DiaryBatchResult { items }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn input(peak_pain: i64, hours: Option<f64>) -> DiaryEntryInput {
-        DiaryEntryInput {
-            peak_pain,
-            headache_hours: hours,
-            features: HeadacheFeatures::default(),
-            acute_medications: vec![],
-            disability: None,
-            notes: None,
-        }
-    }
-
-    fn fields(date: NaiveDate, entry: DiaryEntryInput) -> Vec<String> {
-        let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
-        let mut p = Problems::new();
-        validate_entry(date, entry, today, "", &mut p);
-        p.0.into_iter().map(|e| e.field).collect()
-    }
-
-    #[test]
-    fn entry_rules_name_their_field() {
-        let day = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
-        assert!(fields(day, input(5, Some(3.0))).is_empty());
-        assert_eq!(fields(day, input(11, None)), vec!["peak_pain"]);
-        assert_eq!(fields(day, input(-1, None)), vec!["peak_pain"]);
-        assert_eq!(fields(day, input(0, Some(2.0))), vec!["headache_hours"]);
-        assert!(fields(day, input(0, Some(0.0))).is_empty());
-        assert_eq!(fields(day, input(3, Some(24.5))), vec!["headache_hours"]);
-        let tomorrow = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
-        assert_eq!(fields(tomorrow, input(0, None)), vec!["date"]);
-        let old = NaiveDate::from_ymd_opt(1999, 12, 31).unwrap();
-        assert_eq!(fields(old, input(0, None)), vec!["date"]);
-        let mut many = input(4, None);
-        many.acute_medications = (0..21)
-            .map(|i| AcuteMedication {
-                name: format!("m{i}"),
-                class: MedicationClass::Nsaid,
-                dose: None,
-            })
-            .collect();
-        assert_eq!(fields(day, many), vec!["acute_medications"]);
-    }
 
     #[test]
     fn if_match_forms() {

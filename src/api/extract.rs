@@ -8,9 +8,13 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
+use chrono::NaiveDate;
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::strict_json::Strict;
+use crate::domain::{PatientId, TreatmentId};
 use crate::error::{ApiError, FieldError};
 
 /// A JSON body, deserialized with field paths in its errors.
@@ -162,6 +166,65 @@ where
                     rejection.body_text()
                 ))
             })
+    }
+}
+
+/// Implements the extractor for a path struct: a malformed id is a 400, like [`ApiPath`].
+macro_rules! path_extractor {
+    ($name:ident) => {
+        impl<S: Send + Sync> FromRequestParts<S> for $name {
+            type Rejection = ApiError;
+
+            async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+                ApiPath::<$name>::from_request_parts(parts, state)
+                    .await
+                    .map(|ApiPath(path)| path)
+            }
+        }
+    };
+}
+
+/// `{patient_id}` of a per-patient route: extracts it and documents it (`params(PatientPath)`).
+#[derive(Debug, Clone, Copy, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct PatientPath {
+    /// The patient
+    #[param(value_type = Uuid)]
+    pub patient_id: PatientId,
+}
+path_extractor!(PatientPath);
+
+/// `{patient_id}/treatments/{treatment_id}`.
+#[derive(Debug, Clone, Copy, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct TreatmentPath {
+    /// The patient
+    #[param(value_type = Uuid)]
+    pub patient_id: PatientId,
+    /// The treatment
+    #[param(value_type = Uuid)]
+    pub treatment_id: TreatmentId,
+}
+path_extractor!(TreatmentPath);
+
+/// `{patient_id}/diary/{date}`. The date stays text here: one that does not parse is a 422
+/// naming `date` ([`DiaryDayPath::day`]), not a 400.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct DiaryDayPath {
+    /// The patient
+    #[param(value_type = Uuid)]
+    pub patient_id: PatientId,
+    /// Patient-local day, `YYYY-MM-DD`
+    #[param(value_type = NaiveDate)]
+    pub date: String,
+}
+path_extractor!(DiaryDayPath);
+
+impl DiaryDayPath {
+    pub fn day(&self) -> Result<NaiveDate, ApiError> {
+        NaiveDate::parse_from_str(&self.date, "%Y-%m-%d")
+            .map_err(|_| ApiError::validation("date", "must be a calendar date `YYYY-MM-DD`"))
     }
 }
 

@@ -4,17 +4,10 @@ use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
+use super::ServiceUnavailable;
 use crate::error::{ApiError, ApiResult};
-use crate::AppState;
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(live))
-        .routes(routes!(ready))
-}
+use crate::state::AppState;
 
 /// `ok` when the check passed.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
@@ -33,7 +26,7 @@ pub struct HealthStatus {
 /// 200 while the process serves requests; touches nothing else.
 #[utoipa::path(get, path = "/health/live", tag = "health", operation_id = "getLiveness",
     responses((status = 200, description = "Alive", body = HealthStatus)))]
-async fn live() -> Json<HealthStatus> {
+pub(crate) async fn live() -> Json<HealthStatus> {
     Json(HealthStatus {
         status: HealthState::Ok,
     })
@@ -43,8 +36,9 @@ async fn live() -> Json<HealthStatus> {
 ///
 /// 200 when the database answers; 503 otherwise.
 #[utoipa::path(get, path = "/health/ready", tag = "health", operation_id = "getReadiness",
-    responses((status = 200, description = "Ready", body = HealthStatus)))]
-async fn ready(State(state): State<AppState>) -> ApiResult<Json<HealthStatus>> {
+    responses((status = 200, description = "Ready", body = HealthStatus),
+        (status = 503, response = ServiceUnavailable)))]
+pub(crate) async fn ready(State(state): State<AppState>) -> ApiResult<Json<HealthStatus>> {
     state.store.ping().await.map_err(|e| {
         tracing::warn!(error = %e, "readiness: database unavailable");
         ApiError::Unavailable("The database is not reachable.".into())

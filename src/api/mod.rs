@@ -1,6 +1,6 @@
-//! The HTTP API: one module per resource, each with its routes, handlers and request/response
-//! types. Routes are registered through utoipa-axum's `OpenApiRouter`, so the served routes and
-//! the OpenAPI document come from the same code and cannot diverge.
+//! The HTTP API: one module per resource, each with its handlers and request/response types;
+//! `crate::router` lists every route. This module holds the OpenAPI document's frame ([`ApiDoc`])
+//! and the problem responses every operation shares.
 
 pub mod accounts;
 pub mod audit;
@@ -17,14 +17,12 @@ pub mod validate;
 
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::Operation;
-use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, Object, OpenApi as OpenApiDoc, Ref, RefOr, Type};
-use utoipa::{Modify, OpenApi};
-use utoipa_axum::router::OpenApiRouter;
+use utoipa::{Modify, OpenApi, ToResponse};
 
 use crate::error::{FieldError, Problem, PROBLEM_JSON};
-use crate::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -50,12 +48,12 @@ use crate::AppState;
         (name = "patients", description = "Patient profiles"),
         (name = "diary", description = "The daily headache diary"),
         (name = "treatments", description = "Treatment events"),
-        (name = "outcomes", description = "Before/after summaries, calendars and cohorts (DOMAIN.md)"),
+        (name = "outcomes", description = "Before/after summaries, calendars and cohorts (docs/clinical-rules.md)"),
         (name = "audit", description = "Who read or changed a patient's data"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]
-struct ApiDoc;
+pub struct ApiDoc;
 
 struct BearerAuth;
 
@@ -75,19 +73,6 @@ impl Modify for BearerAuth {
             ),
         );
     }
-}
-
-/// Every route of the API with its documentation.
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(accounts::router())
-        .merge(care_team::router())
-        .merge(patients::router())
-        .merge(diary::router())
-        .merge(treatments::router())
-        .merge(outcomes::router())
-        .merge(audit::router())
-        .merge(health::router())
 }
 
 /// The reusable problem responses, by status.
@@ -154,40 +139,68 @@ const PROBLEMS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// Operation-specific statuses beyond those every operation of its kind gets.
-fn extra_statuses(operation_id: &str) -> &'static [&'static str] {
-    match operation_id {
-        "registerPatient" | "createUser" | "linkClinician" => &["409"],
-        "upsertDiaryEntry" | "deleteDiaryEntry" => &["412"],
-        "login" => &["401", "429"],
-        "refreshTokens" => &["401"],
-        "getReadiness" => &["503"],
-        _ => &[],
+/// The problem response of `status`, as the components section holds it.
+fn problem_response(status: &str) -> (&'static str, RefOr<Response>) {
+    let (_, name, description) = PROBLEMS
+        .iter()
+        .find(|(s, _, _)| *s == status)
+        .copied()
+        .unwrap_or(("500", "InternalError", "Unexpected failure."));
+    let content = Content::new(Some(Ref::from_schema_name("Problem")));
+    let mut response = ResponseBuilder::new()
+        .description(description)
+        .content(PROBLEM_JSON, content);
+    if status == "429" {
+        response = response.header(
+            "Retry-After",
+            HeaderBuilder::new()
+                .schema(Some(Object::with_type(Type::Integer)))
+                .description(Some("Seconds to wait before retrying."))
+                .build(),
+        );
     }
+    (name, RefOr::T(response.build()))
+}
+
+/// Declares the statuses that only some operations answer, for `#[utoipa::path]`:
+/// `responses(..., (status = 409, response = Conflict))` references the shared problem response.
+macro_rules! operation_problems {
+    ($($(#[$doc:meta])* $name:ident = $status:literal;)*) => {
+        $(
+            $(#[$doc])*
+            pub struct $name;
+
+            impl<'r> ToResponse<'r> for $name {
+                fn response() -> (&'r str, RefOr<Response>) {
+                    problem_response($status)
+                }
+            }
+        )*
+    };
+}
+
+operation_problems! {
+    /// 401 beyond the token check: bad credentials, a spent refresh token.
+    Unauthorized = "401";
+    /// 409: the resource exists already or was used already.
+    Conflict = "409";
+    /// 412: `If-Match` does not match the stored version.
+    PreconditionFailed = "412";
+    /// 429: too many attempts, with `Retry-After`.
+    TooManyRequests = "429";
+    /// 503: the database is not reachable.
+    ServiceUnavailable = "503";
 }
 
 /// Adds the problem+json responses to every operation: 400/422/500 everywhere; 401/403 where a
-/// token is needed; 404 where the path names a resource; 413/415 where a body is read; and the
-/// operation-specific ones above. Kept here, once, rather than repeated on every handler.
+/// token is needed; 404 where the path names a resource; 413/415 where a body is read. Kept here,
+/// once, rather than repeated on every handler; the statuses only some operations answer are
+/// declared on their own `#[utoipa::path]` (see [`operation_problems!`]).
 pub fn add_problem_responses(doc: &mut OpenApiDoc) {
     let components = doc.components.get_or_insert_with(Default::default);
-    for (status, name, description) in PROBLEMS {
-        let content = Content::new(Some(Ref::from_schema_name("Problem")));
-        let mut response = ResponseBuilder::new()
-            .description(*description)
-            .content(PROBLEM_JSON, content);
-        if *status == "429" {
-            response = response.header(
-                "Retry-After",
-                HeaderBuilder::new()
-                    .schema(Some(Object::with_type(Type::Integer)))
-                    .description(Some("Seconds to wait before retrying."))
-                    .build(),
-            );
-        }
-        components
-            .responses
-            .insert((*name).into(), RefOr::T(response.build()));
+    for (status, _, _) in PROBLEMS {
+        let (name, response) = problem_response(status);
+        components.responses.insert(name.into(), response);
     }
     for (path, item) in doc.paths.paths.iter_mut() {
         let has_path_param = path.contains('{');
@@ -221,9 +234,6 @@ fn add_to_operation(operation: &mut Operation, has_path_param: bool) {
     if operation.request_body.is_some() {
         statuses.extend(["413", "415"]);
     }
-    statuses.extend(extra_statuses(
-        operation.operation_id.as_deref().unwrap_or_default(),
-    ));
     for status in statuses {
         if let Some((_, name, _)) = PROBLEMS.iter().find(|(s, _, _)| *s == status) {
             operation

@@ -1,45 +1,33 @@
 //! Outcomes: the before/after comparison of a treatment, period summaries, the day calendar,
-//! and the cohort over a clinician's patients (DOMAIN.md). Handlers read rows with one indexed
+//! and the cohort over a clinician's patients (docs/clinical-rules.md). Handlers read rows with one indexed
 //! range query per patient (or one per 500 patients for the cohort) and hand them to the pure
 //! functions of `crate::domain`.
 
-use std::collections::{HashMap, HashSet};
-
 use axum::extract::State;
 use axum::Json;
-use chrono::{Duration, NaiveDate, NaiveTime, Utc};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::diary::patient_today;
-use super::extract::{ApiPath, ApiQuery};
-use super::treatments::{patient_tz, Treatment, TreatmentKind};
+use super::extract::{ApiQuery, PatientPath, TreatmentPath};
+use super::treatments::Treatment;
 use crate::audit::AuditScope;
 use crate::auth::{require_patient_access, Access, AuthUser, Role};
 use crate::domain::range::add_days;
 use crate::domain::{
-    day_classes, overlapping_treatments, pool_outcomes, split_periods, treatment_day,
-    treatment_outcome, DateRange, DayClass, OutcomeChange, Period, TreatmentWindows, WindowStats,
-    DEFAULT_FOLLOWUP_WINDOWS, DEFAULT_WINDOW_DAYS, MAX_FOLLOWUP_WINDOWS, MAX_WINDOW_DAYS,
-    MIN_WINDOW_DAYS,
+    day_classes, split_periods, DateRange, DayClass, OutcomeChange, Period, TimeZone,
+    TreatmentKind, WindowStats, DEFAULT_FOLLOWUP_WINDOWS, DEFAULT_WINDOW_DAYS,
+    MAX_FOLLOWUP_WINDOWS, MAX_WINDOW_DAYS, MIN_WINDOW_DAYS,
 };
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::store::{care, diary, treatments};
-use crate::AppState;
+use crate::service::outcomes::{self, Cohort, TreatmentComparison};
+use crate::service::today_in;
+use crate::state::AppState;
+use crate::store::diary;
 
 /// The longest range a summary, calendar or cohort may span: 3 years.
 pub const MAX_RANGE_DAYS: u32 = 3 * 365 + 1;
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(treatment_summary))
-        .routes(routes!(patient_summary))
-        .routes(routes!(day_calendar))
-        .routes(routes!(cohort_summary))
-}
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -93,7 +81,7 @@ pub struct CohortParams {
     pub to: Option<NaiveDate>,
 }
 
-/// Before/after comparison of one treatment (DOMAIN.md "Before and after a treatment").
+/// Before/after comparison of one treatment (docs/clinical-rules.md "Before and after a treatment").
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TreatmentSummary {
     /// The treatment compared; its `treatment_day` is T.
@@ -149,7 +137,7 @@ pub struct DayCalendar {
 }
 
 /// Pooled before/after outcomes of one kind of treatment over the calling clinician's linked
-/// patients (DOMAIN.md "Cohort").
+/// patients (docs/clinical-rules.md "Cohort").
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CohortSummary {
     pub kind: TreatmentKind,
@@ -261,28 +249,66 @@ fn finish(errors: Vec<FieldError>) -> ApiResult<()> {
     }
 }
 
-/// The instants that can fall on patient-local dates `range` in any time zone (UTC−12…+14).
-fn instants_around(range: DateRange) -> (chrono::DateTime<Utc>, chrono::DateTime<Utc>) {
-    let start = add_days(range.from, -1).and_time(NaiveTime::MIN).and_utc();
-    let end = add_days(range.to, 2).and_time(NaiveTime::MIN).and_utc();
-    (start, end)
+impl TreatmentSummary {
+    /// `tz` (the patient's) decides the treatment's `treatment_day`.
+    fn new(c: TreatmentComparison, tz: TimeZone) -> Self {
+        let o = c.outcome;
+        Self {
+            treatment: Treatment::new(c.treatment, tz),
+            window_days: o.window_days,
+            baseline: o.baseline,
+            post: o.post,
+            followup: o.followup,
+            change: o.change,
+            responder_50: o.responder_50,
+            responder_75: o.responder_75,
+            pain_responder: o.pain_responder,
+            sufficient_data: o.sufficient_data,
+            overlapping_treatments: c.overlapping,
+        }
+    }
+}
+
+impl CohortSummary {
+    fn new(kind: TreatmentKind, window_days: u32, range: DateRange, cohort: Cohort) -> Self {
+        let pooled = cohort.pooled;
+        Self {
+            kind,
+            window_days,
+            from: range.from,
+            to: range.to,
+            treatments: cohort.treatments,
+            patients: cohort.patients,
+            included: pooled.included,
+            excluded_insufficient_data: pooled.excluded_insufficient_data,
+            excluded_no_baseline_headache: pooled.excluded_no_baseline_headache,
+            mean_baseline_headache_days_per_28: pooled.mean_baseline_headache_days_per_28,
+            mean_post_headache_days_per_28: pooled.mean_post_headache_days_per_28,
+            mean_change: pooled.mean_change,
+            median_change: pooled.median_change,
+            responder_50_rate: pooled.responder_50_rate,
+            responder_75_rate: pooled.responder_75_rate,
+            pain_responder_rate: pooled.pain_responder_rate,
+        }
+    }
 }
 
 /// Compare before and after a treatment
 ///
 /// Baseline T−N … T−1 against post T+1 … T+N (and further follow-up windows), where T is the
-/// patient-local date of the treatment's `started_at` (DOMAIN.md).
+/// patient-local date of the treatment's `started_at` (docs/clinical-rules.md).
 #[utoipa::path(get, path = "/v1/patients/{patient_id}/treatments/{treatment_id}/summary", tag = "outcomes",
     operation_id = "getTreatmentSummary",
     security(("bearer" = [])),
-    params(("patient_id" = Uuid, Path, description = "The patient"),
-           ("treatment_id" = Uuid, Path, description = "The treatment"),
-           TreatmentSummaryParams),
+    params(TreatmentPath, TreatmentSummaryParams),
     responses((status = 200, description = "The before/after comparison", body = TreatmentSummary)))]
-async fn treatment_summary(
+pub(crate) async fn treatment_summary(
     State(state): State<AppState>,
     caller: AuthUser,
-    ApiPath((patient_id, treatment_id)): ApiPath<(Uuid, Uuid)>,
+    TreatmentPath {
+        patient_id,
+        treatment_id,
+    }: TreatmentPath,
     ApiQuery(params): ApiQuery<TreatmentSummaryParams>,
 ) -> ApiResult<Json<TreatmentSummary>> {
     let mut errors = Vec::new();
@@ -296,44 +322,16 @@ async fn treatment_summary(
         &mut errors,
     );
     finish(errors)?;
-    let db = &state.store.db;
-    let patient = require_patient_access(db, caller, patient_id, Access::Read).await?;
-    let tz = patient_tz(&patient);
-    let row = treatments::get(db, patient_id, treatment_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("No such treatment for this patient."))?;
-    let day = treatment_day(row.started_at, tz);
-    let windows = TreatmentWindows::new(day, window_days, followup_windows);
-    let read = windows.read_range();
-    let days = diary::day_records(db, patient_id, read.from, read.to).await?;
-    let around = DateRange::new(
-        add_days(day, -i64::from(window_days)),
-        add_days(day, i64::from(window_days)),
-    );
-    let (start, end) = instants_around(around);
-    let others = treatments::started_between(db, patient_id, start, end).await?;
-    let overlapping = overlapping_treatments(
-        day,
+    let patient = require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
+    let comparison = outcomes::treatment_summary(
+        &state.store,
+        &patient,
+        treatment_id,
         window_days,
-        others
-            .iter()
-            .filter(|t| t.id != treatment_id)
-            .map(|t| (t.id, treatment_day(t.started_at, tz))),
-    );
-    let outcome = treatment_outcome(&windows, &days);
-    Ok(Json(TreatmentSummary {
-        treatment: Treatment::from_row(row, tz)?,
-        window_days: outcome.window_days,
-        baseline: outcome.baseline,
-        post: outcome.post,
-        followup: outcome.followup,
-        change: outcome.change,
-        responder_50: outcome.responder_50,
-        responder_75: outcome.responder_75,
-        pain_responder: outcome.pain_responder,
-        sufficient_data: outcome.sufficient_data,
-        overlapping_treatments: overlapping,
-    }))
+        followup_windows,
+    )
+    .await?;
+    Ok(Json(TreatmentSummary::new(comparison, patient.timezone)))
 }
 
 /// Summarize a date range
@@ -342,12 +340,12 @@ async fn treatment_summary(
 #[utoipa::path(get, path = "/v1/patients/{patient_id}/summary", tag = "outcomes",
     operation_id = "getPatientSummary",
     security(("bearer" = [])),
-    params(("patient_id" = Uuid, Path, description = "The patient"), PatientSummaryParams),
+    params(PatientPath, PatientSummaryParams),
     responses((status = 200, description = "Overall and per-period statistics", body = PatientSummary)))]
-async fn patient_summary(
+pub(crate) async fn patient_summary(
     State(state): State<AppState>,
     caller: AuthUser,
-    ApiPath(patient_id): ApiPath<Uuid>,
+    PatientPath { patient_id }: PatientPath,
     ApiQuery(params): ApiQuery<PatientSummaryParams>,
 ) -> ApiResult<Json<PatientSummary>> {
     let db = &state.store.db;
@@ -356,7 +354,7 @@ async fn patient_summary(
     let range = resolve_range(
         params.from,
         params.to,
-        patient_today(&patient),
+        today_in(patient.timezone),
         365,
         &mut errors,
     );
@@ -382,12 +380,12 @@ async fn patient_summary(
 #[utoipa::path(get, path = "/v1/patients/{patient_id}/days", tag = "outcomes",
     operation_id = "listDayClasses",
     security(("bearer" = [])),
-    params(("patient_id" = Uuid, Path, description = "The patient"), DayCalendarParams),
+    params(PatientPath, DayCalendarParams),
     responses((status = 200, description = "The calendar", body = DayCalendar)))]
-async fn day_calendar(
+pub(crate) async fn day_calendar(
     State(state): State<AppState>,
     caller: AuthUser,
-    ApiPath(patient_id): ApiPath<Uuid>,
+    PatientPath { patient_id }: PatientPath,
     ApiQuery(params): ApiQuery<DayCalendarParams>,
 ) -> ApiResult<Json<DayCalendar>> {
     let db = &state.store.db;
@@ -396,19 +394,17 @@ async fn day_calendar(
     let range = resolve_range(
         params.from,
         params.to,
-        patient_today(&patient),
+        today_in(patient.timezone),
         28,
         &mut errors,
     );
     finish(errors)?;
-    let tz = patient_tz(&patient);
     let days = diary::day_records(db, patient_id, range.from, range.to).await?;
-    let (start, end) = instants_around(range);
     let treatment_days: Vec<(Uuid, NaiveDate)> =
-        treatments::started_between(db, patient_id, start, end)
+        outcomes::treatment_days(&state.store, patient_id, patient.timezone, range)
             .await?
-            .iter()
-            .map(|t| (t.id, treatment_day(t.started_at, tz)))
+            .into_iter()
+            .map(|(t, day)| (t.id.0, day))
             .collect();
     Ok(Json(DayCalendar {
         from: range.from,
@@ -420,12 +416,12 @@ async fn day_calendar(
 /// Pool outcomes over my patients
 ///
 /// Clinician only. Pools the before/after outcomes of every treatment of `kind` whose treatment
-/// day lies in `from` … `to`, over the caller's linked patients (DOMAIN.md "Cohort").
+/// day lies in `from` … `to`, over the caller's linked patients (docs/clinical-rules.md "Cohort").
 #[utoipa::path(get, path = "/v1/cohort/summary", tag = "outcomes", operation_id = "getCohortSummary",
     security(("bearer" = [])),
     params(CohortParams),
     responses((status = 200, description = "Pooled outcomes", body = CohortSummary)))]
-async fn cohort_summary(
+pub(crate) async fn cohort_summary(
     State(state): State<AppState>,
     caller: AuthUser,
     audit: AuditScope,
@@ -438,71 +434,18 @@ async fn cohort_summary(
     let range = resolve_range(
         params.from,
         params.to,
-        Utc::now().date_naive(),
+        today_in(TimeZone::UTC),
         365,
         &mut errors,
     );
     finish(errors)?;
-    let db = &state.store.db;
-    let patients = care::all_patients(db, caller.id).await?;
-    let tz_of: HashMap<Uuid, chrono_tz::Tz> =
-        patients.iter().map(|p| (p.id, patient_tz(p))).collect();
-    let ids: Vec<Uuid> = patients.iter().map(|p| p.id).collect();
-    let (start, end) = instants_around(range);
-    let rows = treatments::of_kind_for_patients(db, &ids, params.kind.as_str(), start, end).await?;
-    let matching: Vec<(Uuid, NaiveDate)> = rows
-        .iter()
-        .filter_map(|t| {
-            let tz = tz_of.get(&t.patient_id)?;
-            let day = treatment_day(t.started_at, *tz);
-            range.contains(day).then_some((t.patient_id, day))
-        })
-        .collect();
-    audit.pooled(matching.iter().map(|(p, _)| *p));
-    let patients_treated = matching
-        .iter()
-        .map(|(p, _)| *p)
-        .collect::<HashSet<_>>()
-        .len();
-    // Only the days of each treatment's baseline and post windows are read, a bounded number
-    // of treatments at a time: time grows with the number of treatments, memory does not.
-    let n = i64::from(window_days);
-    let mut outcomes = Vec::with_capacity(matching.len());
-    for chunk in matching.chunks(diary::RANGES_PER_QUERY) {
-        let ranges: Vec<(Uuid, NaiveDate, NaiveDate)> = chunk
-            .iter()
-            .map(|(patient, day)| (*patient, add_days(*day, -n), add_days(*day, n)))
-            .collect();
-        let days = diary::day_records_in_ranges(db, &ranges).await?;
-        outcomes.extend(chunk.iter().map(|(patient, day)| {
-            let windows = TreatmentWindows::new(*day, window_days, 1);
-            let records = days.get(patient).map(Vec::as_slice).unwrap_or_default();
-            treatment_outcome(&windows, records)
-        }));
-    }
-    let pooled = pool_outcomes(&outcomes);
-    Ok(Json(CohortSummary {
-        kind: params.kind,
+    let cohort =
+        outcomes::cohort_summary(&state.store, caller.id, params.kind, window_days, range).await?;
+    audit.pooled(cohort.pooled_patients.iter().copied());
+    Ok(Json(CohortSummary::new(
+        params.kind,
         window_days,
-        from: range.from,
-        to: range.to,
-        treatments: matching.len() as u32,
-        patients: patients_treated as u32,
-        included: pooled.included,
-        excluded_insufficient_data: pooled.excluded_insufficient_data,
-        excluded_no_baseline_headache: pooled.excluded_no_baseline_headache,
-        mean_baseline_headache_days_per_28: pooled.mean_baseline_headache_days_per_28,
-        mean_post_headache_days_per_28: pooled.mean_post_headache_days_per_28,
-        mean_change: pooled.mean_change,
-        median_change: pooled.median_change,
-        responder_50_rate: pooled.responder_50_rate,
-        responder_75_rate: pooled.responder_75_rate,
-        pain_responder_rate: pooled.pain_responder_rate,
-    }))
-}
-
-/// Today's last-28-days window for a patient in `tz`: the 28 days ending today, patient-local.
-pub fn last_28_days(tz: chrono_tz::Tz) -> DateRange {
-    let today = Utc::now().with_timezone(&tz).date_naive();
-    DateRange::new(today - Duration::days(27), today)
+        range,
+        cohort,
+    )))
 }

@@ -5,27 +5,18 @@ use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::extract::{ApiPath, ApiQuery};
-use super::outcomes::last_28_days;
-use super::pagination::{paginate, PageParams};
-use super::treatments::{patient_tz, Treatment};
+use super::extract::{ApiQuery, PatientPath};
+use super::pagination::{encode_cursor, PageParams};
+use super::treatments::Treatment;
 use crate::audit::AuditScope;
 use crate::auth::{require_patient_access, Access, AuthUser, Role};
 use crate::domain::WindowStats;
 use crate::error::ApiResult;
-use crate::store::users::UserRow;
-use crate::store::{care, diary, treatments};
-use crate::AppState;
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_patients))
-        .routes(routes!(get_patient))
-}
+use crate::service::patients::{self, PatientOverview};
+use crate::state::AppState;
+use crate::store::users::Account;
 
 /// A linked patient as the clinician's list shows them.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -36,7 +27,7 @@ pub struct PatientListItem {
     /// The latest diary date the patient recorded; null when the diary is empty.
     #[schema(required = true)]
     pub last_entry_date: Option<NaiveDate>,
-    /// Statistics of the 28 days ending today in the patient's time zone (DOMAIN.md `WindowStats`).
+    /// Statistics of the 28 days ending today in the patient's time zone (docs/clinical-rules.md `WindowStats`).
     pub last_28_days: WindowStats,
     /// The treatment with the latest `started_at`; omitted when the patient has none.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -65,14 +56,27 @@ pub struct PatientProfile {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<UserRow> for PatientProfile {
-    fn from(row: UserRow) -> Self {
+impl From<Account> for PatientProfile {
+    fn from(account: Account) -> Self {
         Self {
-            id: row.id,
-            email: row.email,
-            display_name: row.display_name,
-            timezone: row.timezone,
-            created_at: row.created_at,
+            id: account.id.0,
+            email: account.email,
+            display_name: account.display_name,
+            timezone: account.timezone.name().to_owned(),
+            created_at: account.created_at,
+        }
+    }
+}
+
+impl From<PatientOverview> for PatientListItem {
+    fn from(o: PatientOverview) -> Self {
+        let tz = o.patient.timezone;
+        Self {
+            last_entry_date: o.last_entry_date,
+            last_28_days: o.last_28_days,
+            latest_treatment: o.latest_treatment.map(|t| Treatment::new(t, tz)),
+            linked_at: o.linked_at,
+            patient: o.patient.into(),
         }
     }
 }
@@ -82,12 +86,12 @@ impl From<UserRow> for PatientProfile {
 /// The patient themself or a linked clinician; anyone else gets 404.
 #[utoipa::path(get, path = "/v1/patients/{patient_id}", tag = "patients", operation_id = "getPatient",
     security(("bearer" = [])),
-    params(("patient_id" = Uuid, Path, description = "The patient")),
+    params(PatientPath),
     responses((status = 200, description = "The profile", body = PatientProfile)))]
-async fn get_patient(
+pub(crate) async fn get_patient(
     State(state): State<AppState>,
     caller: AuthUser,
-    ApiPath(patient_id): ApiPath<Uuid>,
+    PatientPath { patient_id }: PatientPath,
 ) -> ApiResult<Json<PatientProfile>> {
     let patient = require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
     Ok(Json(patient.into()))
@@ -101,7 +105,7 @@ async fn get_patient(
     security(("bearer" = [])),
     params(PageParams),
     responses((status = 200, description = "A page of linked patients", body = PatientList)))]
-async fn list_patients(
+pub(crate) async fn list_patients(
     State(state): State<AppState>,
     caller: AuthUser,
     audit: AuditScope,
@@ -111,47 +115,17 @@ async fn list_patients(
     let _admitted = state.admit_panel_read().await?;
     let page = page.into_request()?;
     let after = page.after_id()?;
-    let db = &state.store.db;
-    let rows = care::list_patients(db, caller.id, after, page.limit + 1).await?;
-    let (rows, next_cursor) = paginate(
-        rows,
-        page.limit,
-        |(link, _)| link.patient_id.to_string(),
-        |r| r,
-    );
-    let ids: Vec<Uuid> = rows.iter().map(|(link, _)| link.patient_id).collect();
-    audit.pooled(ids.iter().copied());
-    let windows: Vec<_> = rows
-        .iter()
-        .map(|(_, u)| last_28_days(patient_tz(u)))
-        .collect();
-    let (Some(from), Some(to)) = (
-        windows.iter().map(|w| w.from).min(),
-        windows.iter().map(|w| w.to).max(),
-    ) else {
-        return Ok(Json(PatientList {
-            items: vec![],
-            next_cursor,
-        }));
-    };
-    let days = diary::day_records_for_patients(db, &ids, from, to).await?;
-    let last_dates = diary::last_entry_dates(db, &ids).await?;
-    let mut latest = treatments::latest_for_patients(db, &ids).await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for ((link, user), window) in rows.into_iter().zip(windows) {
-        let tz = patient_tz(&user);
-        let records = days.get(&user.id).map(Vec::as_slice).unwrap_or_default();
-        let latest_treatment = match latest.remove(&user.id) {
-            Some(t) => Some(Treatment::from_row(t, tz)?),
-            None => None,
-        };
-        items.push(PatientListItem {
-            last_entry_date: last_dates.get(&user.id).copied(),
-            last_28_days: WindowStats::compute(window.from, window.to, records),
-            latest_treatment,
-            linked_at: link.created_at,
-            patient: user.into(),
-        });
-    }
-    Ok(Json(PatientList { items, next_cursor }))
+    let (items, more) = patients::list_patients(&state.store, caller.id, after, page.limit).await?;
+    audit.pooled(items.iter().map(|o| o.patient.id.0));
+    let next_cursor = more
+        .then(|| {
+            items
+                .last()
+                .map(|o| encode_cursor(&o.patient.id.to_string()))
+        })
+        .flatten();
+    Ok(Json(PatientList {
+        items: items.into_iter().map(PatientListItem::from).collect(),
+        next_cursor,
+    }))
 }

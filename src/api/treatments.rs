@@ -1,87 +1,21 @@
 //! Treatment events (infusions, nerve blocks, …) recorded by the patient or a linked clinician.
 
-use std::str::FromStr;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::{DateTime, Duration, NaiveDate, SubsecRound, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::extract::{ApiJson, ApiQuery, PatientPath, TreatmentPath};
 use super::pagination::{paginate, PageParams};
-use super::validate::{check_required_text, check_text, double_option, Problems};
+use super::validate::double_option;
 use crate::auth::{require_patient_access, Access, AuthUser};
-use crate::domain::treatment_day;
+use crate::domain::{treatment_day, TimeZone, TreatmentDraft, TreatmentEvent, TreatmentKind};
 use crate::error::{ApiError, ApiResult};
-use crate::store::treatments::{self, TreatmentContent, TreatmentRow};
-use crate::store::users::UserRow;
-use crate::AppState;
-
-pub const MAX_ADVERSE_EVENTS: usize = 20;
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_treatments, create_treatment))
-        .routes(routes!(get_treatment, update_treatment, delete_treatment))
-}
-
-/// The kind of treatment event (the clinic page's infusions and blocks, and common others).
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq, Hash)]
-#[serde(rename_all = "snake_case")]
-pub enum TreatmentKind {
-    IvKetamine,
-    IntranasalKetamine,
-    IvMagnesium,
-    IvDopamineAntagonist,
-    IvDihydroergotamine,
-    IvLidocaine,
-    SphenopalatineGanglionBlock,
-    StellateGanglionBlock,
-    OccipitalNerveBlock,
-    Onabotulinumtoxina,
-    Other,
-}
-
-impl TreatmentKind {
-    pub const ALL: [TreatmentKind; 11] = [
-        Self::IvKetamine,
-        Self::IntranasalKetamine,
-        Self::IvMagnesium,
-        Self::IvDopamineAntagonist,
-        Self::IvDihydroergotamine,
-        Self::IvLidocaine,
-        Self::SphenopalatineGanglionBlock,
-        Self::StellateGanglionBlock,
-        Self::OccipitalNerveBlock,
-        Self::Onabotulinumtoxina,
-        Self::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::IvKetamine => "iv_ketamine",
-            Self::IntranasalKetamine => "intranasal_ketamine",
-            Self::IvMagnesium => "iv_magnesium",
-            Self::IvDopamineAntagonist => "iv_dopamine_antagonist",
-            Self::IvDihydroergotamine => "iv_dihydroergotamine",
-            Self::IvLidocaine => "iv_lidocaine",
-            Self::SphenopalatineGanglionBlock => "sphenopalatine_ganglion_block",
-            Self::StellateGanglionBlock => "stellate_ganglion_block",
-            Self::OccipitalNerveBlock => "occipital_nerve_block",
-            Self::Onabotulinumtoxina => "onabotulinumtoxina",
-            Self::Other => "other",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-}
+use crate::state::AppState;
+use crate::store::treatments::{self, StoredTreatment};
 
 /// A treatment to record.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -153,7 +87,7 @@ pub struct Treatment {
     pub kind: TreatmentKind,
     pub name: String,
     pub started_at: DateTime<Utc>,
-    /// The treatment day T: the patient-local date of `started_at` (DOMAIN.md), in the patient's
+    /// The treatment day T: the patient-local date of `started_at` (docs/clinical-rules.md), in the patient's
     /// current time zone. Baseline and post windows are counted from it.
     pub treatment_day: NaiveDate,
     #[schema(value_type = Option<DateTime<Utc>>, required = true)]
@@ -180,89 +114,58 @@ pub struct TreatmentList {
     pub next_cursor: Option<String>,
 }
 
-/// The patient's time zone (UTC if the stored name is somehow unknown).
-pub fn patient_tz(patient: &UserRow) -> chrono_tz::Tz {
-    chrono_tz::Tz::from_str(&patient.timezone).unwrap_or(chrono_tz::UTC)
+impl From<TreatmentInput> for TreatmentDraft {
+    fn from(input: TreatmentInput) -> Self {
+        Self {
+            kind: input.kind,
+            name: input.name,
+            started_at: input.started_at,
+            ended_at: input.ended_at,
+            dose: input.dose,
+            dose_unit: input.dose_unit,
+            notes: input.notes,
+            adverse_events: input.adverse_events,
+        }
+    }
+}
+
+impl TreatmentPatch {
+    /// The stored treatment with this change applied, to be checked as a whole.
+    fn applied_to(self, current: TreatmentDraft) -> TreatmentDraft {
+        TreatmentDraft {
+            kind: self.kind.unwrap_or(current.kind),
+            name: self.name.unwrap_or(current.name),
+            started_at: self.started_at.unwrap_or(current.started_at),
+            ended_at: self.ended_at.unwrap_or(current.ended_at),
+            dose: self.dose.unwrap_or(current.dose),
+            dose_unit: self.dose_unit.unwrap_or(current.dose_unit),
+            notes: self.notes.unwrap_or(current.notes),
+            adverse_events: self.adverse_events.unwrap_or(current.adverse_events),
+        }
+    }
 }
 
 impl Treatment {
-    pub fn from_row(row: TreatmentRow, tz: chrono_tz::Tz) -> ApiResult<Self> {
-        let kind = TreatmentKind::parse(&row.kind)
-            .ok_or_else(|| ApiError::internal(format!("treatment {} kind", row.id)))?;
-        let adverse_events: Vec<String> = serde_json::from_str(&row.adverse_events)
-            .map_err(|e| ApiError::internal(format!("treatment {} adverse events: {e}", row.id)))?;
-        Ok(Self {
-            id: row.id,
-            patient_id: row.patient_id,
-            kind,
-            name: row.name,
-            started_at: row.started_at,
-            treatment_day: treatment_day(row.started_at, tz),
-            ended_at: row.ended_at,
-            dose: row.dose,
-            dose_unit: row.dose_unit,
-            notes: row.notes,
-            adverse_events,
-            recorded_by: row.recorded_by,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-        })
+    /// The response for a stored treatment; `tz` (the patient's) decides its treatment day.
+    pub fn new(stored: StoredTreatment, tz: TimeZone) -> Self {
+        let t = stored.event.into_fields();
+        Self {
+            id: stored.id.0,
+            patient_id: stored.patient_id.0,
+            kind: t.kind,
+            name: t.name,
+            treatment_day: treatment_day(t.started_at, tz.tz()),
+            started_at: t.started_at,
+            ended_at: t.ended_at,
+            dose: t.dose,
+            dose_unit: t.dose_unit,
+            notes: t.notes,
+            adverse_events: t.adverse_events,
+            recorded_by: stored.recorded_by.0,
+            created_at: stored.created_at,
+            updated_at: stored.updated_at,
+        }
     }
-}
-
-/// Checks a complete treatment and converts it for the store (also used by `demo`).
-pub(crate) fn validate(input: TreatmentInput) -> ApiResult<TreatmentContent> {
-    let mut p = Problems::new();
-    check_required_text(&input.name, "name", 200, &mut p);
-    let earliest = Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).single();
-    p.check(
-        earliest.is_none_or(|e| input.started_at >= e),
-        "started_at",
-        "must not be before 2000-01-01",
-    );
-    p.check(
-        input.started_at <= Utc::now() + Duration::days(366),
-        "started_at",
-        "must not be more than a year ahead",
-    );
-    if let Some(ended_at) = input.ended_at {
-        p.check(
-            ended_at >= input.started_at,
-            "ended_at",
-            "must not be before started_at",
-        );
-    }
-    if let Some(dose) = input.dose {
-        p.check(
-            dose.is_finite() && dose >= 0.0,
-            "dose",
-            "must be a number ≥ 0",
-        );
-    }
-    check_text(input.dose_unit.as_deref(), "dose_unit", 20, &mut p);
-    check_text(input.notes.as_deref(), "notes", 2000, &mut p);
-    p.check(
-        input.adverse_events.len() <= MAX_ADVERSE_EVENTS,
-        "adverse_events",
-        "at most 20 adverse events",
-    );
-    for (i, event) in input.adverse_events.iter().enumerate() {
-        check_required_text(event, &format!("adverse_events[{i}]"), 200, &mut p);
-    }
-    p.finish()?;
-    let adverse_events_json =
-        serde_json::to_string(&input.adverse_events).map_err(ApiError::internal)?;
-    Ok(TreatmentContent {
-        kind: input.kind.as_str().into(),
-        name: input.name.trim().to_owned(),
-        // Stored at microsecond precision on every backend; answer what a later read returns.
-        started_at: input.started_at.trunc_subsecs(6),
-        ended_at: input.ended_at.map(|t| t.trunc_subsecs(6)),
-        dose: input.dose,
-        dose_unit: input.dose_unit,
-        notes: input.notes,
-        adverse_events_json,
-    })
 }
 
 fn not_found() -> ApiError {
@@ -272,12 +175,12 @@ fn not_found() -> ApiError {
 /// List treatments
 #[utoipa::path(get, path = "/v1/patients/{patient_id}/treatments", tag = "treatments", operation_id = "listTreatments",
     security(("bearer" = [])),
-    params(("patient_id" = Uuid, Path, description = "The patient"), PageParams),
+    params(PatientPath, PageParams),
     responses((status = 200, description = "A page of treatments", body = TreatmentList)))]
-async fn list_treatments(
+pub(crate) async fn list_treatments(
     State(state): State<AppState>,
     caller: AuthUser,
-    ApiPath(patient_id): ApiPath<Uuid>,
+    PatientPath { patient_id }: PatientPath,
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> ApiResult<Json<TreatmentList>> {
     let page = page.into_request()?;
@@ -289,18 +192,13 @@ async fn list_treatments(
         ),
     };
     let patient = require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
-    let tz = patient_tz(&patient);
     let rows = treatments::list(&state.store.db, patient_id, after, page.limit + 1).await?;
-    let (rows, next_cursor) = paginate(
+    let (items, next_cursor) = paginate(
         rows,
         page.limit,
-        |r| format!("{}|{}", r.started_at.to_rfc3339(), r.id),
-        |r| r,
+        |t| format!("{}|{}", t.event.started_at().to_rfc3339(), t.id),
+        |t| Treatment::new(t, patient.timezone),
     );
-    let items = rows
-        .into_iter()
-        .map(|r| Treatment::from_row(r, tz))
-        .collect::<ApiResult<Vec<_>>>()?;
     Ok(Json(TreatmentList { items, next_cursor }))
 }
 
@@ -315,13 +213,13 @@ fn decode_key(key: &str) -> Option<(DateTime<Utc>, Uuid)> {
 /// The patient or a linked clinician records a treatment event.
 #[utoipa::path(post, path = "/v1/patients/{patient_id}/treatments", tag = "treatments", operation_id = "createTreatment",
     security(("bearer" = [])),
-    params(("patient_id" = Uuid, Path, description = "The patient")),
+    params(PatientPath),
     request_body = TreatmentInput,
     responses((status = 201, description = "Recorded", body = Treatment)))]
-async fn create_treatment(
+pub(crate) async fn create_treatment(
     State(state): State<AppState>,
     caller: AuthUser,
-    ApiPath(patient_id): ApiPath<Uuid>,
+    PatientPath { patient_id }: PatientPath,
     ApiJson(input): ApiJson<TreatmentInput>,
 ) -> ApiResult<(StatusCode, Json<Treatment>)> {
     let patient = require_patient_access(
@@ -331,45 +229,49 @@ async fn create_treatment(
         Access::ReadAndRecordTreatments,
     )
     .await?;
-    let content = validate(input)?;
+    let event = TreatmentEvent::parse(input.into(), Utc::now())?;
     let txn = state.store.begin_write().await?;
-    let row = treatments::insert(&*txn, patient_id, caller.id, content).await?;
+    let stored = treatments::insert(&*txn, patient_id, caller.id, &event).await?;
     txn.commit().await?;
     Ok((
         StatusCode::CREATED,
-        Json(Treatment::from_row(row, patient_tz(&patient))?),
+        Json(Treatment::new(stored, patient.timezone)),
     ))
 }
 
 /// Get a treatment
 #[utoipa::path(get, path = "/v1/patients/{patient_id}/treatments/{treatment_id}", tag = "treatments", operation_id = "getTreatment",
     security(("bearer" = [])),
-    params(("patient_id" = Uuid, Path, description = "The patient"),
-           ("treatment_id" = Uuid, Path, description = "The treatment")),
+    params(TreatmentPath),
     responses((status = 200, description = "The treatment", body = Treatment)))]
-async fn get_treatment(
+pub(crate) async fn get_treatment(
     State(state): State<AppState>,
     caller: AuthUser,
-    ApiPath((patient_id, treatment_id)): ApiPath<(Uuid, Uuid)>,
+    TreatmentPath {
+        patient_id,
+        treatment_id,
+    }: TreatmentPath,
 ) -> ApiResult<Json<Treatment>> {
     let patient = require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
-    let row = treatments::get(&state.store.db, patient_id, treatment_id)
+    let stored = treatments::get(&state.store.db, patient_id, treatment_id)
         .await?
         .ok_or_else(not_found)?;
-    Ok(Json(Treatment::from_row(row, patient_tz(&patient))?))
+    Ok(Json(Treatment::new(stored, patient.timezone)))
 }
 
 /// Change a treatment
 #[utoipa::path(patch, path = "/v1/patients/{patient_id}/treatments/{treatment_id}", tag = "treatments", operation_id = "updateTreatment",
     security(("bearer" = [])),
-    params(("patient_id" = Uuid, Path, description = "The patient"),
-           ("treatment_id" = Uuid, Path, description = "The treatment")),
+    params(TreatmentPath),
     request_body = TreatmentPatch,
     responses((status = 200, description = "The updated treatment", body = Treatment)))]
-async fn update_treatment(
+pub(crate) async fn update_treatment(
     State(state): State<AppState>,
     caller: AuthUser,
-    ApiPath((patient_id, treatment_id)): ApiPath<(Uuid, Uuid)>,
+    TreatmentPath {
+        patient_id,
+        treatment_id,
+    }: TreatmentPath,
     ApiJson(patch): ApiJson<TreatmentPatch>,
 ) -> ApiResult<Json<Treatment>> {
     let patient = require_patient_access(
@@ -383,38 +285,25 @@ async fn update_treatment(
     let current = treatments::get(&*txn, patient_id, treatment_id)
         .await?
         .ok_or_else(not_found)?;
-    let current_events: Vec<String> =
-        serde_json::from_str(&current.adverse_events).map_err(ApiError::internal)?;
-    let merged = TreatmentInput {
-        kind: match patch.kind {
-            Some(k) => k,
-            None => TreatmentKind::parse(&current.kind)
-                .ok_or_else(|| ApiError::internal("stored treatment kind"))?,
-        },
-        name: patch.name.unwrap_or_else(|| current.name.clone()),
-        started_at: patch.started_at.unwrap_or(current.started_at),
-        ended_at: patch.ended_at.unwrap_or(current.ended_at),
-        dose: patch.dose.unwrap_or(current.dose),
-        dose_unit: patch.dose_unit.unwrap_or_else(|| current.dose_unit.clone()),
-        notes: patch.notes.unwrap_or_else(|| current.notes.clone()),
-        adverse_events: patch.adverse_events.unwrap_or(current_events),
-    };
-    let content = validate(merged)?;
-    let row = treatments::update(&*txn, current, content).await?;
+    let merged = patch.applied_to(current.event.into_fields());
+    let event = TreatmentEvent::parse(merged, Utc::now())?;
+    let stored = treatments::update(&*txn, treatment_id, &event).await?;
     txn.commit().await?;
-    Ok(Json(Treatment::from_row(row, patient_tz(&patient))?))
+    Ok(Json(Treatment::new(stored, patient.timezone)))
 }
 
 /// Delete a treatment
 #[utoipa::path(delete, path = "/v1/patients/{patient_id}/treatments/{treatment_id}", tag = "treatments", operation_id = "deleteTreatment",
     security(("bearer" = [])),
-    params(("patient_id" = Uuid, Path, description = "The patient"),
-           ("treatment_id" = Uuid, Path, description = "The treatment")),
+    params(TreatmentPath),
     responses((status = 204, description = "Deleted")))]
-async fn delete_treatment(
+pub(crate) async fn delete_treatment(
     State(state): State<AppState>,
     caller: AuthUser,
-    ApiPath((patient_id, treatment_id)): ApiPath<(Uuid, Uuid)>,
+    TreatmentPath {
+        patient_id,
+        treatment_id,
+    }: TreatmentPath,
 ) -> ApiResult<StatusCode> {
     require_patient_access(
         &state.store.db,

@@ -100,11 +100,11 @@ impl AuditScope {
         let action = Action::of(&request.method, status).as_str();
         patients
             .into_iter()
-            .filter(|p| *p != actor.id)
+            .filter(|p| *p != actor.id.0)
             .map(|patient_id| AuditRow {
                 id: Uuid::now_v7(),
                 at,
-                actor_id: actor.id,
+                actor_id: actor.id.0,
                 actor_role: actor.role.as_str().to_owned(),
                 patient_id,
                 action: action.to_owned(),
@@ -192,13 +192,8 @@ impl Drop for Abandoned {
         };
         let status = StatusCode::from_u16(CLIENT_CLOSED).unwrap_or(StatusCode::REQUEST_TIMEOUT);
         let rows = self.scope.rows(&facts, status);
-        if rows.is_empty() {
-            return;
-        }
-        let log = self.log.clone();
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => drop(runtime.spawn(async move { log.record(rows).await })),
-            Err(_) => tracing::error!(rows = rows.len(), "audit rows of an abandoned request lost"),
+        if !rows.is_empty() {
+            self.log.record_detached(rows);
         }
     }
 }
@@ -207,6 +202,7 @@ impl Drop for Abandoned {
 mod tests {
     use super::*;
     use crate::auth::Role;
+    use crate::domain::UserId;
 
     #[test]
     fn the_patient_is_read_from_the_template_position() {
@@ -228,7 +224,7 @@ mod tests {
     #[test]
     fn own_data_adds_no_row_and_others_one_per_patient() {
         let me = AuthUser {
-            id: Uuid::now_v7(),
+            id: UserId(Uuid::now_v7()),
             role: Role::Clinician,
         };
         let other = Uuid::now_v7();
@@ -241,7 +237,7 @@ mod tests {
         let scope = AuditScope::default();
         assert!(scope.rows(&facts, StatusCode::OK).is_empty(), "no actor");
         scope.set_actor(me);
-        scope.pooled([other, other, me.id]);
+        scope.pooled([other, other, me.id.0]);
         let rows = scope.rows(&facts, StatusCode::OK);
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].patient_id, other);

@@ -61,6 +61,34 @@ impl AuditLog {
         }
     }
 
+    /// Queues rows without waiting (for a `Drop`): at once when there is room, else from a task
+    /// that waits for room.
+    pub fn record_detached(&self, rows: Vec<AuditRow>) {
+        let n = rows.len() as i64;
+        self.backlog.fetch_add(n, Ordering::Relaxed);
+        match self.sender.try_send(Message::Rows(rows)) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(message)) => {
+                let sender = self.sender.clone();
+                let backlog = Arc::clone(&self.backlog);
+                let waited = async move {
+                    if sender.send(message).await.is_err() {
+                        backlog.fetch_sub(n, Ordering::Relaxed);
+                        tracing::error!(rows = n, "audit writer stopped; audit rows not written");
+                    }
+                };
+                match tokio::runtime::Handle::try_current() {
+                    Ok(runtime) => drop(runtime.spawn(waited)),
+                    Err(_) => tracing::error!(rows = n, "no runtime; audit rows not written"),
+                }
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                self.backlog.fetch_sub(n, Ordering::Relaxed);
+                tracing::error!(rows = n, "audit writer stopped; audit rows not written");
+            }
+        }
+    }
+
     /// Returns once every row recorded before the call is in the database.
     pub async fn flush(&self) {
         let (done, wait) = oneshot::channel();

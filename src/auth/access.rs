@@ -7,10 +7,11 @@
 //!   another patient exists); an admin: 403 (wrong role, reveals nothing).
 
 use sea_orm::ConnectionTrait;
-use uuid::Uuid;
 
 use super::{AuthUser, Role};
+use crate::domain::PatientId;
 use crate::error::ApiError;
+use crate::store::users::Account;
 use crate::store::{care, users};
 
 /// What a route does with the patient's data.
@@ -32,16 +33,16 @@ pub fn patient_not_found() -> ApiError {
 pub async fn require_patient_access(
     db: &impl ConnectionTrait,
     caller: AuthUser,
-    patient_id: Uuid,
+    patient_id: PatientId,
     access: Access,
-) -> Result<users::UserRow, ApiError> {
+) -> Result<Account, ApiError> {
     match caller.role {
         Role::Admin => {
             return Err(ApiError::Forbidden(
                 "Administrators do not see health data.".into(),
             ))
         }
-        Role::Patient if caller.id != patient_id => return Err(patient_not_found()),
+        Role::Patient if caller.id != patient_id.into() => return Err(patient_not_found()),
         Role::Clinician => {
             if !care::is_linked(db, patient_id, caller.id).await? {
                 return Err(patient_not_found());
@@ -54,9 +55,9 @@ pub async fn require_patient_access(
         }
         Role::Patient => {}
     }
-    let patient = users::find_by_id(db, patient_id)
+    let patient = users::find_by_id(db, patient_id.into())
         .await?
-        .filter(|u| u.role == Role::Patient.as_str())
+        .filter(|u| u.role == Role::Patient)
         .ok_or_else(patient_not_found)?;
     Ok(patient)
 }

@@ -3,16 +3,16 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use uuid::Uuid;
 
 use super::Role;
+use crate::domain::UserId;
 use crate::error::ApiError;
-use crate::AppState;
+use crate::state::AppState;
 
 /// The caller, from a valid access token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AuthUser {
-    pub id: Uuid,
+    pub id: UserId,
     pub role: Role,
 }
 
@@ -55,7 +55,7 @@ impl FromRequestParts<AppState> for AuthUser {
             .verify_access(token)
             .ok_or_else(|| ApiError::Unauthorized("Invalid or expired token.".into()))?;
         let caller = Self {
-            id: claims.sub,
+            id: UserId(claims.sub),
             role: claims.role,
         };
         if let Some(scope) = parts.extensions.get::<crate::audit::AuditScope>() {

@@ -7,39 +7,7 @@ pub mod password;
 pub mod rate_limit;
 pub mod tokens;
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
+/// Roles are a domain notion (who may do what); re-exported here where authorization uses them.
+pub use crate::domain::Role;
 pub use access::{require_patient_access, Access};
 pub use extract::AuthUser;
-
-/// What an account may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Owns one diary; signs up through `/v1/auth/register`.
-    Patient,
-    /// Reads the diaries of patients who linked them and records their treatments.
-    Clinician,
-    /// Manages accounts; sees no health data.
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Patient => "patient",
-            Self::Clinician => "clinician",
-            Self::Admin => "admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "patient" => Some(Self::Patient),
-            "clinician" => Some(Self::Clinician),
-            "admin" => Some(Self::Admin),
-            _ => None,
-        }
-    }
-}

@@ -1,8 +1,8 @@
-//! Classification of one recorded diary day: exactly the rules of DOMAIN.md "A day".
+//! Classification of one recorded diary day: exactly the rules of docs/clinical-rules.md "A day".
 
 use super::diary::DayRecord;
 
-/// How one recorded day counts. Every flag is a DOMAIN.md "A day" definition; a missing day has
+/// How one recorded day counts. Every flag is a docs/clinical-rules.md "A day" definition; a missing day has
 /// no `Classification` at all (it is never headache-free).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Classification {
@@ -31,7 +31,7 @@ pub const HEADACHE_DAY_HOURS: f64 = 4.0;
 /// A qualified migraine headache lasts at least 30 minutes (IHS trial guidelines).
 pub const MIGRAINE_MIN_HOURS: f64 = 0.5;
 
-/// Classifies one recorded day (DOMAIN.md "A day").
+/// Classifies one recorded day (docs/clinical-rules.md "A day").
 ///
 /// `headache_hours` absent means "duration not recorded" and satisfies every duration test.
 /// A non-finite `headache_hours` (never accepted by validation) fails them.

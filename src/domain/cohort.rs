@@ -1,4 +1,4 @@
-//! Pooling before/after outcomes over many treatments (DOMAIN.md "Cohort").
+//! Pooling before/after outcomes over many treatments (docs/clinical-rules.md "Cohort").
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use super::treatment::TreatmentOutcome;
 use super::window::ratio;
 
-/// Pooled before/after outcomes of a set of treatments (DOMAIN.md "Cohort"); the HTTP layer adds
+/// Pooled before/after outcomes of a set of treatments (docs/clinical-rules.md "Cohort"); the HTTP layer adds
 /// `kind`, `window_days`, `treatments` and `patients` to make a `CohortSummary`.
 #[derive(Serialize, ToSchema, Clone, Debug, PartialEq)]
 pub struct CohortOutcome {
@@ -44,7 +44,7 @@ pub struct CohortOutcome {
     pub pain_responder_rate: Option<f64>,
 }
 
-/// Pools the outcomes of the matching treatments (DOMAIN.md "Cohort"). A treatment is included
+/// Pools the outcomes of the matching treatments (docs/clinical-rules.md "Cohort"). A treatment is included
 /// when both windows are sufficient and its baseline `headache_days_per_28` > 0; otherwise it
 /// counts in `excluded_insufficient_data` (either window under 80 %) or, failing only the
 /// baseline, in `excluded_no_baseline_headache`. Linear time except the median's sort.

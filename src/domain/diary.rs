@@ -1,4 +1,4 @@
-//! The clinical content of one diary day: what the classification rules of DOMAIN.md
+//! The clinical content of one diary day: what the classification rules of docs/clinical-rules.md
 //! ("A day") need from a saved entry, and nothing else (no notes, no versions, no ids).
 
 use std::cmp::Ordering;
@@ -9,12 +9,12 @@ use utoipa::ToSchema;
 
 use super::range::DateRange;
 
-/// Class of an acute medication taken on a diary day (API.md `acute_medications[].class`).
+/// Class of an acute medication taken on a diary day.
 ///
 /// `triptan`, `ergot`, `gepant` and `ditan` are migraine-specific: a day on which one of them was
-/// taken is a migraine day whatever the headache's duration (DOMAIN.md "A day"). Medication-overuse
+/// taken is a migraine day whatever the headache's duration (docs/clinical-rules.md "A day"). Medication-overuse
 /// risk counts `triptan`, `ergot`, `opioid`, `combination_analgesic`, `simple_analgesic` and `nsaid`
-/// only (DOMAIN.md "A window").
+/// only (docs/clinical-rules.md "A window").
 #[derive(Serialize, Deserialize, ToSchema, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[serde(rename_all = "snake_case")]
 pub enum MedicationClass {
@@ -55,7 +55,7 @@ impl MedicationClass {
         MedicationClass::Other,
     ];
 
-    /// Triptans, ergots, gepants and ditans: the migraine-specific acute drugs of DOMAIN.md.
+    /// Triptans, ergots, gepants and ditans: the migraine-specific acute drugs of docs/clinical-rules.md.
     pub fn is_migraine_specific(self) -> bool {
         matches!(
             self,
@@ -146,8 +146,8 @@ impl FromIterator<MedicationClass> for MedicationClassSet {
     }
 }
 
-/// Headache features recorded for the day (API.md `DiaryEntry.features`); each defaults to false.
-/// They decide the ICHD-3 criteria C and D of a migraine day (DOMAIN.md "A day").
+/// Headache features recorded for the day; each defaults to false.
+/// They decide the ICHD-3 criteria C and D of a migraine day (docs/clinical-rules.md "A day").
 #[derive(Serialize, Deserialize, ToSchema, Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub struct HeadacheFeatures {

@@ -1,4 +1,4 @@
-//! Periods of a summary and the per-day calendar (DOMAIN.md "Periods and the calendar").
+//! Periods of a summary and the per-day calendar (docs/clinical-rules.md "Periods and the calendar").
 
 use chrono::{Datelike, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -63,7 +63,7 @@ pub struct DayClass {
     /// The entry's `peak_pain` (0–10); null when not recorded.
     #[schema(required = true)]
     pub peak_pain: Option<u8>,
-    /// `peak_pain` ≥ 1 (DOMAIN.md "any-headache day").
+    /// `peak_pain` ≥ 1 (docs/clinical-rules.md "any-headache day").
     pub any_headache: bool,
     /// A headache day: pain ≥ 1 lasting ≥ 4 h, of unrecorded duration or treated; or a migraine day.
     pub headache: bool,

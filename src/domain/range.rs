@@ -1,4 +1,4 @@
-//! Inclusive ranges of calendar days (DOMAIN.md "A window": "an inclusive range of calendar days").
+//! Inclusive ranges of calendar days (docs/clinical-rules.md "A window": "an inclusive range of calendar days").
 
 use chrono::{NaiveDate, TimeDelta};
 

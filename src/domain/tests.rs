@@ -1,4 +1,4 @@
-//! The worked examples of DOMAIN.md (read from the shared fixtures) and property tests that
+//! The worked examples of docs/clinical-rules.md (read from `tests/fixtures/`) and property tests that
 //! tie the modules together.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -10,10 +10,10 @@ use uuid::Uuid;
 use super::range::add_days;
 use super::*;
 
-const EXAMPLE_A: &str = include_str!("../../../shared/fixtures/example-a.json");
-const EXAMPLE_B: &str = include_str!("../../../shared/fixtures/example-b.json");
+const EXAMPLE_A: &str = include_str!("../../tests/fixtures/example-a.json");
+const EXAMPLE_B: &str = include_str!("../../tests/fixtures/example-b.json");
 
-/// A `DiaryEntry` as the API receives it (API.md), with only what the fixtures use.
+/// A `DiaryEntry` as the API receives it, with only what the fixtures use.
 #[derive(Deserialize)]
 struct Entry {
     date: Option<NaiveDate>,
@@ -100,7 +100,7 @@ fn example_a_window_28() {
     let o = treatment_outcome(&w, &a.days);
     assert_matches_expected(&o, &a.expected["28"]);
 
-    // and the figures of DOMAIN.md, spelled out
+    // and the figures of docs/clinical-rules.md, spelled out
     let b = &o.baseline;
     assert_eq!((b.from, b.to), (d("2026-02-01"), d("2026-02-28")));
     assert_eq!((b.days_recorded, b.completion), (28, 1.0));

@@ -1,4 +1,4 @@
-//! Before and after a treatment (DOMAIN.md "Before and after a treatment").
+//! Before and after a treatment (docs/clinical-rules.md "Before and after a treatment").
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -27,7 +27,7 @@ pub const RESPONDER_75_RATIO: f64 = 0.25;
 pub const PAIN_RESPONDER_CHANGE: f64 = -2.0;
 
 /// The treatment day T: the patient-local calendar date of the treatment's `started_at`
-/// (DOMAIN.md worked example C).
+/// (docs/clinical-rules.md worked example C).
 pub fn treatment_day(started_at: DateTime<Utc>, tz: chrono_tz::Tz) -> NaiveDate {
     started_at.with_timezone(&tz).date_naive()
 }
@@ -86,7 +86,7 @@ impl TreatmentWindows {
     }
 }
 
-/// Post minus baseline (DOMAIN.md `change`). Negative values are improvements.
+/// Post minus baseline (docs/clinical-rules.md `change`). Negative values are improvements.
 #[derive(Serialize, ToSchema, Clone, Debug, PartialEq)]
 pub struct OutcomeChange {
     /// Post − baseline `headache_days_per_28`; null when either is null.
@@ -109,7 +109,7 @@ pub struct OutcomeChange {
     pub mean_peak_pain: Option<f64>,
 }
 
-/// The before/after comparison of one treatment (DOMAIN.md; the HTTP layer adds the
+/// The before/after comparison of one treatment (docs/clinical-rules.md; the HTTP layer adds the
 /// treatment itself and `overlapping_treatments` to make a `TreatmentSummary`).
 #[derive(Serialize, ToSchema, Clone, Debug, PartialEq)]
 pub struct TreatmentOutcome {
@@ -151,7 +151,7 @@ fn change_of(baseline: Option<f64>, post: Option<f64>) -> (Option<f64>, Option<f
     }
 }
 
-/// Compares baseline and follow-up windows (DOMAIN.md "Before and after a treatment").
+/// Compares baseline and follow-up windows (docs/clinical-rules.md "Before and after a treatment").
 /// `days` should cover `windows.read_range()`; records elsewhere are ignored, order is irrelevant.
 pub fn treatment_outcome(windows: &TreatmentWindows, days: &[DayRecord]) -> TreatmentOutcome {
     let stats = |r: DateRange| WindowStats::compute(r.from, r.to, days);

@@ -1,4 +1,4 @@
-//! Statistics of a window of calendar days (DOMAIN.md "A window").
+//! Statistics of a window of calendar days (docs/clinical-rules.md "A window").
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -39,7 +39,7 @@ const OVERUSE_CLASSES: [MedicationClass; 6] = [
     MedicationClass::Nsaid,
 ];
 
-/// Headache statistics of an inclusive range of patient-local calendar days (DOMAIN.md
+/// Headache statistics of an inclusive range of patient-local calendar days (docs/clinical-rules.md
 /// "A window"). Missing days (no diary entry) are counted in `days` only: they are never
 /// headache-free, and the per-28 figures normalise over recorded days.
 #[derive(Serialize, ToSchema, Clone, Debug, PartialEq)]
@@ -56,13 +56,13 @@ pub struct WindowStats {
     /// `days_recorded / days`, 0–1 (0 for an empty window). A window is sufficient for
     /// before/after comparisons when this is ≥ 0.8 (IHS diary compliance).
     pub completion: f64,
-    /// Recorded days with `peak_pain` ≥ 1 (DOMAIN.md "any-headache day").
+    /// Recorded days with `peak_pain` ≥ 1 (docs/clinical-rules.md "any-headache day").
     pub any_headache_days: u32,
     /// Headache days: pain ≥ 1 lasting ≥ 4 h, of unrecorded duration, or treated with any acute
-    /// medication; every migraine day is also one (DOMAIN.md "headache day", IHS).
+    /// medication; every migraine day is also one (docs/clinical-rules.md "headache day", IHS).
     pub headache_days: u32,
     /// Migraine days: pain ≥ 1 with a migraine-specific drug, aura, or ICHD-3 criteria C and D
-    /// lasting ≥ 30 min (DOMAIN.md "migraine day").
+    /// lasting ≥ 30 min (docs/clinical-rules.md "migraine day").
     pub migraine_days: u32,
     /// Headache days with `peak_pain` ≥ 4 (moderate 4–6 or severe 7–10).
     pub moderate_severe_days: u32,
@@ -382,7 +382,7 @@ mod tests {
 
     #[test]
     fn overuse_example_two_classes() {
-        // DOMAIN.md: ibuprofen on 6 days and paracetamol on 5 other days → true
+        // docs/clinical-rules.md: ibuprofen on 6 days and paracetamol on 5 other days → true
         assert!(overuse(28, |i| match i {
             0..=5 => vec![MedicationClass::Nsaid],
             6..=10 => vec![MedicationClass::SimpleAnalgesic],

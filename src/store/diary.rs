@@ -7,24 +7,53 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::corrupt;
+use super::entities::columns::DisabilityColumn;
 use super::entities::diary_entry;
 use crate::domain::diary::{DayRecord, HeadacheFeatures, MedicationClassSet};
+use crate::domain::{AcuteMedication, DiaryEntry, EntryDraft, PatientId};
 
 pub use diary_entry::Model as DiaryRow;
 
-/// The stored content of one day, as the API validated it.
+/// A saved diary day: the valid entry and its bookkeeping.
 #[derive(Clone, Debug, PartialEq)]
-pub struct DiaryContent {
-    pub peak_pain: i16,
-    pub headache_hours: Option<f64>,
-    pub feature_flags: i32,
-    pub medication_class_flags: i32,
-    pub acute_medications_json: String,
-    pub disability: Option<String>,
-    pub notes: Option<String>,
+pub struct StoredEntry {
+    pub patient_id: PatientId,
+    pub entry: DiaryEntry,
+    /// 1 when created, +1 on each change.
+    pub version: i32,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// How one day is encoded in its row: the entry's bit sets are derived on write (so summaries
+/// read a few integers per day and never parse JSON), the medications kept as JSON text.
+#[derive(Clone, Debug, PartialEq)]
+struct DiaryContent {
+    peak_pain: i16,
+    headache_hours: Option<f64>,
+    feature_flags: i32,
+    medication_class_flags: i32,
+    acute_medications_json: String,
+    disability: Option<DisabilityColumn>,
+    notes: Option<String>,
 }
 
 impl DiaryContent {
+    fn encode(entry: &DiaryEntry) -> Result<Self, sea_orm::DbErr> {
+        let acute_medications_json = serde_json::to_string(entry.acute_medications())
+            .map_err(|e| sea_orm::DbErr::Custom(format!("encoding medications: {e}")))?;
+        Ok(Self {
+            peak_pain: i16::from(entry.peak_pain()),
+            headache_hours: entry.headache_hours(),
+            feature_flags: i32::from(entry.features().to_bits()),
+            medication_class_flags: i32::from(entry.medication_classes().bits()),
+            acute_medications_json,
+            disability: entry.disability().map(DisabilityColumn::from),
+            notes: entry.notes().map(str::to_owned),
+        })
+    }
+
     /// `row` with this content in its content columns (ids, version and stamps untouched).
     fn written_over(&self, row: DiaryRow) -> DiaryRow {
         DiaryRow {
@@ -33,7 +62,7 @@ impl DiaryContent {
             feature_flags: self.feature_flags,
             medication_class_flags: self.medication_class_flags,
             acute_medications: self.acute_medications_json.clone(),
-            disability: self.disability.clone(),
+            disability: self.disability,
             notes: self.notes.clone(),
             ..row
         }
@@ -48,6 +77,35 @@ impl DiaryContent {
             && self.disability == row.disability
             && self.notes == row.notes
     }
+}
+
+/// A row as a domain value: the one place a diary row is decoded. A row that breaks an entry
+/// rule (a peak pain of 11, flags that do not fit, medications that do not parse) is an error,
+/// never a quietly different day.
+pub fn decode(row: DiaryRow) -> Result<StoredEntry, sea_orm::DbErr> {
+    let what = || format!("diary entry {}", row.id);
+    let acute_medications: Vec<AcuteMedication> =
+        serde_json::from_str(&row.acute_medications).map_err(|e| corrupt(what(), e))?;
+    let features = u16::try_from(row.feature_flags)
+        .map(HeadacheFeatures::from_bits)
+        .map_err(|e| corrupt(what(), e))?;
+    let draft = EntryDraft {
+        peak_pain: i64::from(row.peak_pain),
+        headache_hours: row.headache_hours,
+        features,
+        acute_medications,
+        disability: row.disability.map(Into::into),
+        notes: row.notes,
+    };
+    let entry = DiaryEntry::parse_stored(row.entry_date, draft)
+        .map_err(|problems| corrupt(what(), problems.describe()))?;
+    Ok(StoredEntry {
+        patient_id: PatientId(row.patient_id),
+        entry,
+        version: row.version,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
 }
 
 /// The `If-Match` precondition of a write.
@@ -97,10 +155,14 @@ fn one_day(patient_id: Uuid, date: NaiveDate) -> sea_orm::Select<diary_entry::En
 
 pub async fn get(
     db: &impl ConnectionTrait,
-    patient_id: Uuid,
+    patient_id: PatientId,
     date: NaiveDate,
-) -> Result<Option<DiaryRow>, sea_orm::DbErr> {
-    one_day(patient_id, date).one(db).await
+) -> Result<Option<StoredEntry>, sea_orm::DbErr> {
+    one_day(patient_id.0, date)
+        .one(db)
+        .await?
+        .map(decode)
+        .transpose()
 }
 
 /// The entry of one day, locked for the rest of the transaction (`FOR UPDATE` on PostgreSQL, so
@@ -119,6 +181,23 @@ async fn get_for_update(
 /// is `ON CONFLICT DO NOTHING` (a lost race becomes a replace), and the update only applies to the
 /// version that was read (a lost race under `If-Match` becomes 412, otherwise it retries).
 pub async fn upsert(
+    db: &impl ConnectionTrait,
+    patient_id: PatientId,
+    entry: &DiaryEntry,
+    precondition: Precondition,
+) -> Result<(StoredEntry, Upserted), WriteError> {
+    let (row, outcome) = upsert_row(
+        db,
+        patient_id.0,
+        entry.date(),
+        DiaryContent::encode(entry)?,
+        precondition,
+    )
+    .await?;
+    Ok((decode(row)?, outcome))
+}
+
+async fn upsert_row(
     db: &impl ConnectionTrait,
     patient_id: Uuid,
     date: NaiveDate,
@@ -180,7 +259,7 @@ pub async fn upsert(
             feature_flags: Set(updated.feature_flags),
             medication_class_flags: Set(updated.medication_class_flags),
             acute_medications: Set(updated.acute_medications.clone()),
-            disability: Set(updated.disability.clone()),
+            disability: Set(updated.disability),
             notes: Set(updated.notes.clone()),
             version: Set(updated.version),
             updated_at: Set(updated.updated_at),
@@ -208,11 +287,11 @@ pub async fn upsert(
 /// Deletes the entry of one day; `Ok(false)` when there was none.
 pub async fn delete(
     db: &impl ConnectionTrait,
-    patient_id: Uuid,
+    patient_id: PatientId,
     date: NaiveDate,
     precondition: Precondition,
 ) -> Result<bool, WriteError> {
-    let current = get_for_update(db, patient_id, date).await?;
+    let current = get_for_update(db, patient_id.0, date).await?;
     let Some(row) = current else {
         return match precondition {
             Precondition::None => Ok(false),
@@ -237,14 +316,14 @@ pub async fn delete(
 /// Entries in `from..=to` ordered by date, after the date `after` (keyset pagination).
 pub async fn list_range(
     db: &impl ConnectionTrait,
-    patient_id: Uuid,
+    patient_id: PatientId,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
     after: Option<NaiveDate>,
     limit: u64,
-) -> Result<Vec<DiaryRow>, sea_orm::DbErr> {
+) -> Result<Vec<StoredEntry>, sea_orm::DbErr> {
     let mut query = diary_entry::Entity::find()
-        .filter(diary_entry::Column::PatientId.eq(patient_id))
+        .filter(diary_entry::Column::PatientId.eq(patient_id.0))
         .order_by_asc(diary_entry::Column::EntryDate)
         .limit(limit);
     if let Some(from) = from {
@@ -256,7 +335,7 @@ pub async fn list_range(
     if let Some(after) = after {
         query = query.filter(diary_entry::Column::EntryDate.gt(after));
     }
-    query.all(db).await
+    query.all(db).await?.into_iter().map(decode).collect()
 }
 
 /// The few columns a summary needs.
@@ -271,16 +350,23 @@ struct DayColumns {
 }
 
 impl DayColumns {
-    fn into_record(self) -> DayRecord {
-        DayRecord {
+    /// A corrupt value (pain outside 0–10, flags that do not fit) is an error: read as 0 it would
+    /// be a headache-free day in a clinical summary.
+    fn into_record(self) -> Result<DayRecord, sea_orm::DbErr> {
+        let what = || format!("diary day {} of {}", self.entry_date, self.patient_id);
+        let peak_pain = u8::try_from(self.peak_pain)
+            .ok()
+            .filter(|p| *p <= 10)
+            .ok_or_else(|| corrupt(what(), format!("peak_pain {}", self.peak_pain)))?;
+        let features = u16::try_from(self.feature_flags).map_err(|e| corrupt(what(), e))?;
+        let classes = u16::try_from(self.medication_class_flags).map_err(|e| corrupt(what(), e))?;
+        Ok(DayRecord {
             date: self.entry_date,
-            peak_pain: u8::try_from(self.peak_pain).unwrap_or(0),
+            peak_pain,
             headache_hours: self.headache_hours,
-            features: HeadacheFeatures::from_bits(u16::try_from(self.feature_flags).unwrap_or(0)),
-            medication_classes: MedicationClassSet::from_bits(
-                u16::try_from(self.medication_class_flags).unwrap_or(0),
-            ),
-        }
+            features: HeadacheFeatures::from_bits(features),
+            medication_classes: MedicationClassSet::from_bits(classes),
+        })
     }
 }
 
@@ -298,18 +384,18 @@ fn day_columns() -> sea_orm::Select<diary_entry::Entity> {
 /// One indexed range read: the classification inputs of a patient's days in `from..=to`.
 pub async fn day_records(
     db: &impl ConnectionTrait,
-    patient_id: Uuid,
+    patient_id: PatientId,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<DayRecord>, sea_orm::DbErr> {
     let rows = day_columns()
-        .filter(diary_entry::Column::PatientId.eq(patient_id))
+        .filter(diary_entry::Column::PatientId.eq(patient_id.0))
         .filter(diary_entry::Column::EntryDate.between(from, to))
         .order_by_asc(diary_entry::Column::EntryDate)
         .into_model::<DayColumns>()
         .all(db)
         .await?;
-    Ok(rows.into_iter().map(DayColumns::into_record).collect())
+    rows.into_iter().map(DayColumns::into_record).collect()
 }
 
 /// The days of many patients in one query: `(patient, from..=to)` ranges are merged into one
@@ -321,7 +407,7 @@ pub async fn day_records_for_patients(
     to: NaiveDate,
 ) -> Result<std::collections::HashMap<Uuid, Vec<DayRecord>>, sea_orm::DbErr> {
     let mut out: std::collections::HashMap<Uuid, Vec<DayRecord>> = std::collections::HashMap::new();
-    for chunk in patient_ids.chunks(500) {
+    for chunk in patient_ids.chunks(super::IDS_PER_QUERY) {
         let rows = day_columns()
             .filter(diary_entry::Column::PatientId.is_in(chunk.iter().copied()))
             .filter(diary_entry::Column::EntryDate.between(from, to))
@@ -331,7 +417,7 @@ pub async fn day_records_for_patients(
         for row in rows {
             out.entry(row.patient_id)
                 .or_default()
-                .push(row.into_record());
+                .push(row.into_record()?);
         }
     }
     Ok(out)
@@ -367,7 +453,7 @@ pub async fn day_records_in_ranges(
         for row in rows {
             out.entry(row.patient_id)
                 .or_default()
-                .push(row.into_record());
+                .push(row.into_record()?);
         }
     }
     Ok(out)
@@ -390,7 +476,7 @@ pub async fn last_entry_dates(
     }
     let backend = db.get_database_backend();
     let mut out = std::collections::HashMap::new();
-    for chunk in patient_ids.chunks(500) {
+    for chunk in patient_ids.chunks(super::IDS_PER_QUERY) {
         let placeholders: Vec<String> = (1..=chunk.len())
             .map(|i| match backend {
                 DbBackend::Postgres => format!("${i}"),

@@ -33,6 +33,10 @@ use crate::config::{DatabaseArgs, SqliteSync};
 /// at the peaks for the same throughput, 2 cost 17 % of read throughput (README, Performance).
 pub const SQLITE_POOL: u32 = 4;
 
+/// Ids per `IN (…)` list: well under SQLite's and PostgreSQL's bound-parameter limits, and
+/// big enough that a clinician's whole panel takes a handful of statements.
+pub const IDS_PER_QUERY: usize = 500;
+
 /// The database handle shared by every request.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -202,6 +206,12 @@ impl Store {
 pub fn now() -> chrono::DateTime<chrono::Utc> {
     use chrono::SubsecRound;
     chrono::Utc::now().trunc_subsecs(6)
+}
+
+/// The error for a stored value that breaks a rule it was written under: a bug or a hand-edited
+/// database, answered as a 500 and logged with `what`, never read as a default.
+pub fn corrupt(what: impl std::fmt::Display, detail: impl std::fmt::Display) -> DbErr {
+    DbErr::Custom(format!("corrupt {what}: {detail}"))
 }
 
 /// True when a database error is a unique-constraint violation (e.g. an email already taken).

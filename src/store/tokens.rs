@@ -6,19 +6,20 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use uuid::Uuid;
 
 use super::entities::refresh_token;
+use crate::domain::UserId;
 
 pub use refresh_token::Model as RefreshTokenRow;
 
 pub async fn insert(
     db: &impl ConnectionTrait,
-    user_id: Uuid,
+    user_id: UserId,
     family_id: Uuid,
     token_hash: String,
     expires_at: DateTime<Utc>,
 ) -> Result<RefreshTokenRow, sea_orm::DbErr> {
     refresh_token::ActiveModel {
         id: Set(Uuid::now_v7()),
-        user_id: Set(user_id),
+        user_id: Set(user_id.0),
         family_id: Set(family_id),
         token_hash: Set(token_hash),
         expires_at: Set(expires_at),

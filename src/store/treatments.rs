@@ -7,86 +7,127 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::corrupt;
+use super::entities::columns::TreatmentKindColumn;
 use super::entities::treatment;
+use crate::domain::{
+    PatientId, TreatmentDraft, TreatmentEvent, TreatmentId, TreatmentKind, UserId,
+};
 
 pub use treatment::Model as TreatmentRow;
 
-/// The fields a caller may set.
+/// A recorded treatment: the valid event and its bookkeeping.
 #[derive(Clone, Debug, PartialEq)]
-pub struct TreatmentContent {
-    pub kind: String,
-    pub name: String,
-    pub started_at: DateTime<Utc>,
-    pub ended_at: Option<DateTime<Utc>>,
-    pub dose: Option<f64>,
-    pub dose_unit: Option<String>,
-    pub notes: Option<String>,
-    pub adverse_events_json: String,
+pub struct StoredTreatment {
+    pub id: TreatmentId,
+    pub patient_id: PatientId,
+    pub event: TreatmentEvent,
+    /// The user (patient or clinician) who recorded it.
+    pub recorded_by: UserId,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A row as a domain value: the one place a treatment row is decoded. Adverse events that do
+/// not parse are an error.
+pub fn decode(row: TreatmentRow) -> Result<StoredTreatment, sea_orm::DbErr> {
+    let adverse_events: Vec<String> = serde_json::from_str(&row.adverse_events)
+        .map_err(|e| corrupt(format!("treatment {}", row.id), e))?;
+    Ok(StoredTreatment {
+        id: TreatmentId(row.id),
+        patient_id: PatientId(row.patient_id),
+        event: TreatmentEvent::from_stored(TreatmentDraft {
+            kind: row.kind.into(),
+            name: row.name,
+            started_at: row.started_at,
+            ended_at: row.ended_at,
+            dose: row.dose,
+            dose_unit: row.dose_unit,
+            notes: row.notes,
+            adverse_events,
+        }),
+        recorded_by: UserId(row.recorded_by),
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+fn decode_all(rows: Vec<TreatmentRow>) -> Result<Vec<StoredTreatment>, sea_orm::DbErr> {
+    rows.into_iter().map(decode).collect()
+}
+
+/// The content columns of `event`, for an insert or an update.
+fn with_content(
+    mut active: treatment::ActiveModel,
+    event: &TreatmentEvent,
+) -> Result<treatment::ActiveModel, sea_orm::DbErr> {
+    let t = event.fields();
+    let adverse_events = serde_json::to_string(&t.adverse_events)
+        .map_err(|e| sea_orm::DbErr::Custom(format!("encoding adverse events: {e}")))?;
+    active.kind = Set(t.kind.into());
+    active.name = Set(t.name.clone());
+    active.started_at = Set(t.started_at);
+    active.ended_at = Set(t.ended_at);
+    active.dose = Set(t.dose);
+    active.dose_unit = Set(t.dose_unit.clone());
+    active.notes = Set(t.notes.clone());
+    active.adverse_events = Set(adverse_events);
+    Ok(active)
 }
 
 pub async fn insert(
     db: &impl ConnectionTrait,
-    patient_id: Uuid,
-    recorded_by: Uuid,
-    content: TreatmentContent,
-) -> Result<TreatmentRow, sea_orm::DbErr> {
+    patient_id: PatientId,
+    recorded_by: UserId,
+    event: &TreatmentEvent,
+) -> Result<StoredTreatment, sea_orm::DbErr> {
     let now = super::now();
-    treatment::ActiveModel {
+    let active = treatment::ActiveModel {
         id: Set(Uuid::now_v7()),
-        patient_id: Set(patient_id),
-        kind: Set(content.kind),
-        name: Set(content.name),
-        started_at: Set(content.started_at),
-        ended_at: Set(content.ended_at),
-        dose: Set(content.dose),
-        dose_unit: Set(content.dose_unit),
-        notes: Set(content.notes),
-        adverse_events: Set(content.adverse_events_json),
-        recorded_by: Set(recorded_by),
+        patient_id: Set(patient_id.0),
+        recorded_by: Set(recorded_by.0),
         created_at: Set(now),
         updated_at: Set(now),
-    }
-    .insert(db)
-    .await
+        ..Default::default()
+    };
+    decode(with_content(active, event)?.insert(db).await?)
 }
 
 pub async fn get(
     db: &impl ConnectionTrait,
-    patient_id: Uuid,
-    id: Uuid,
-) -> Result<Option<TreatmentRow>, sea_orm::DbErr> {
-    treatment::Entity::find_by_id(id)
-        .filter(treatment::Column::PatientId.eq(patient_id))
+    patient_id: PatientId,
+    id: TreatmentId,
+) -> Result<Option<StoredTreatment>, sea_orm::DbErr> {
+    treatment::Entity::find_by_id(id.0)
+        .filter(treatment::Column::PatientId.eq(patient_id.0))
         .one(db)
-        .await
+        .await?
+        .map(decode)
+        .transpose()
 }
 
+/// Replaces the content of treatment `id` (of `patient_id`) with `event`.
 pub async fn update(
     db: &impl ConnectionTrait,
-    current: TreatmentRow,
-    content: TreatmentContent,
-) -> Result<TreatmentRow, sea_orm::DbErr> {
-    let mut active: treatment::ActiveModel = current.into();
-    active.kind = Set(content.kind);
-    active.name = Set(content.name);
-    active.started_at = Set(content.started_at);
-    active.ended_at = Set(content.ended_at);
-    active.dose = Set(content.dose);
-    active.dose_unit = Set(content.dose_unit);
-    active.notes = Set(content.notes);
-    active.adverse_events = Set(content.adverse_events_json);
-    active.updated_at = Set(super::now());
-    active.update(db).await
+    id: TreatmentId,
+    event: &TreatmentEvent,
+) -> Result<StoredTreatment, sea_orm::DbErr> {
+    let active = treatment::ActiveModel {
+        id: sea_orm::ActiveValue::Unchanged(id.0),
+        updated_at: Set(super::now()),
+        ..Default::default()
+    };
+    decode(with_content(active, event)?.update(db).await?)
 }
 
 pub async fn delete(
     db: &impl ConnectionTrait,
-    patient_id: Uuid,
-    id: Uuid,
+    patient_id: PatientId,
+    id: TreatmentId,
 ) -> Result<bool, sea_orm::DbErr> {
     let result = treatment::Entity::delete_many()
-        .filter(treatment::Column::Id.eq(id))
-        .filter(treatment::Column::PatientId.eq(patient_id))
+        .filter(treatment::Column::Id.eq(id.0))
+        .filter(treatment::Column::PatientId.eq(patient_id.0))
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)
@@ -95,13 +136,13 @@ pub async fn delete(
 /// A patient's treatments by start time (then id), after the cursor `(started_at, id)`.
 pub async fn list(
     db: &impl ConnectionTrait,
-    patient_id: Uuid,
+    patient_id: PatientId,
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: u64,
-) -> Result<Vec<TreatmentRow>, sea_orm::DbErr> {
+) -> Result<Vec<StoredTreatment>, sea_orm::DbErr> {
     use sea_orm::Condition;
     let mut query = treatment::Entity::find()
-        .filter(treatment::Column::PatientId.eq(patient_id))
+        .filter(treatment::Column::PatientId.eq(patient_id.0))
         .order_by_asc(treatment::Column::StartedAt)
         .order_by_asc(treatment::Column::Id)
         .limit(limit);
@@ -116,23 +157,24 @@ pub async fn list(
                 ),
         );
     }
-    query.all(db).await
+    decode_all(query.all(db).await?)
 }
 
 /// A patient's treatments that started in `from..to` (instants).
 pub async fn started_between(
     db: &impl ConnectionTrait,
-    patient_id: Uuid,
+    patient_id: PatientId,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<Vec<TreatmentRow>, sea_orm::DbErr> {
-    treatment::Entity::find()
-        .filter(treatment::Column::PatientId.eq(patient_id))
+) -> Result<Vec<StoredTreatment>, sea_orm::DbErr> {
+    let rows = treatment::Entity::find()
+        .filter(treatment::Column::PatientId.eq(patient_id.0))
         .filter(treatment::Column::StartedAt.gte(from))
         .filter(treatment::Column::StartedAt.lt(to))
         .order_by_asc(treatment::Column::StartedAt)
         .all(db)
-        .await
+        .await?;
+    decode_all(rows)
 }
 
 /// Treatments of `kind` for any of `patient_ids` that started in `from..to` (one query per 500
@@ -140,20 +182,20 @@ pub async fn started_between(
 pub async fn of_kind_for_patients(
     db: &impl ConnectionTrait,
     patient_ids: &[Uuid],
-    kind: &str,
+    kind: TreatmentKind,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<Vec<TreatmentRow>, sea_orm::DbErr> {
+) -> Result<Vec<StoredTreatment>, sea_orm::DbErr> {
     let mut out = Vec::new();
-    for chunk in patient_ids.chunks(500) {
+    for chunk in patient_ids.chunks(super::IDS_PER_QUERY) {
         let rows = treatment::Entity::find()
             .filter(treatment::Column::PatientId.is_in(chunk.iter().copied()))
-            .filter(treatment::Column::Kind.eq(kind))
+            .filter(treatment::Column::Kind.eq(TreatmentKindColumn::from(kind)))
             .filter(treatment::Column::StartedAt.gte(from))
             .filter(treatment::Column::StartedAt.lt(to))
             .all(db)
             .await?;
-        out.extend(rows);
+        out.extend(decode_all(rows)?);
     }
     Ok(out)
 }
@@ -162,9 +204,9 @@ pub async fn of_kind_for_patients(
 pub async fn latest_for_patients(
     db: &impl ConnectionTrait,
     patient_ids: &[Uuid],
-) -> Result<std::collections::HashMap<Uuid, TreatmentRow>, sea_orm::DbErr> {
+) -> Result<std::collections::HashMap<Uuid, StoredTreatment>, sea_orm::DbErr> {
     let mut out: std::collections::HashMap<Uuid, TreatmentRow> = std::collections::HashMap::new();
-    for chunk in patient_ids.chunks(500) {
+    for chunk in patient_ids.chunks(super::IDS_PER_QUERY) {
         let rows = treatment::Entity::find()
             .filter(treatment::Column::PatientId.is_in(chunk.iter().copied()))
             .all(db)
@@ -178,5 +220,7 @@ pub async fn latest_for_patients(
             }
         }
     }
-    Ok(out)
+    out.into_iter()
+        .map(|(patient, row)| Ok((patient, decode(row)?)))
+        .collect()
 }

@@ -417,15 +417,35 @@ async fn a_request_abandoned_by_its_client_is_recorded_as_499() {
     )
     .body(axum::body::Body::empty())
     .unwrap();
+    // Every pooled connection is taken, so the request must wait for one: polled once, it
+    // is then dropped, as when the client goes away.
+    let held = hold_every_connection(&app).await;
     let answer = app.router.clone().oneshot(request);
-    // Polled once (it waits on the database then), then dropped: the client went away.
     tokio::select! {
         biased;
-        _ = answer => panic!("answered without waiting on the database"),
+        _ = answer => panic!("answered without a database connection"),
         () = std::future::ready(()) => {}
     }
+    drop(held);
     let rows = log_of(&app, &ana).await;
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["outcome"], 499);
     assert_eq!(rows[0]["actor_id"], kim.id.to_string());
+}
+
+/// Takes every connection of the pool, until dropped.
+async fn hold_every_connection(app: &TestApp) -> Vec<Box<dyn std::any::Any>> {
+    let db = &app.state.store.db;
+    let max = app.state.store.pool_use().max;
+    let mut held: Vec<Box<dyn std::any::Any>> = Vec::new();
+    for _ in 0..max {
+        if app.is_postgres() {
+            let pool = db.get_postgres_connection_pool();
+            held.push(Box::new(pool.acquire().await.unwrap()));
+        } else {
+            let pool = db.get_sqlite_connection_pool();
+            held.push(Box::new(pool.acquire().await.unwrap()));
+        }
+    }
+    held
 }

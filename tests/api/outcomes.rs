@@ -1,10 +1,10 @@
-//! The outcome endpoints against DOMAIN.md's worked examples, entries saved through the API.
+//! The outcome endpoints against docs/clinical-rules.md's worked examples, entries saved through the API.
 
 use serde_json::{json, Value};
 
 use crate::common::{calm_day, migraine_day, Actor, TestApp};
 
-const EXAMPLE_A: &str = include_str!("../../../shared/fixtures/example-a.json");
+const EXAMPLE_A: &str = include_str!("../fixtures/example-a.json");
 
 struct ExampleA {
     app: TestApp,
@@ -288,7 +288,7 @@ async fn day_calendar_has_every_day_and_marks_the_treatment_day() {
 
 #[tokio::test]
 async fn treatment_day_follows_the_patients_time_zone() {
-    // DOMAIN.md example C: 05:30Z on 06-10 is 22:30 on 06-09 in Los Angeles.
+    // docs/clinical-rules.md example C: 05:30Z on 06-10 is 22:30 on 06-09 in Los Angeles.
     let app = TestApp::new().await;
     let p = app.patient("la@example.org", "America/Los_Angeles").await;
     let t = app

@@ -30,7 +30,7 @@ async fn clinician_records_patient_reads_edits_and_deletes() {
     assert_eq!(created.body["patient_id"], ana.id.to_string());
     assert_eq!(created.body["kind"], "iv_ketamine");
     assert_eq!(created.body["adverse_events"], json!(["dissociation"]));
-    // 08:00Z is the evening before in Los Angeles (DOMAIN.md example C).
+    // 08:00Z is the evening before in Los Angeles (docs/clinical-rules.md example C).
     assert_eq!(created.body["treatment_day"], "2026-03-01");
     let id = created.body["id"].as_str().unwrap();
     let item = format!("{base}/{id}");

@@ -9,6 +9,7 @@ use axum::Router;
 use http_body_util::BodyExt;
 use migraine_diary::auth::password::hash_blocking;
 use migraine_diary::config::{AuthSettings, DatabaseArgs};
+use migraine_diary::domain::TimeZone;
 use migraine_diary::store::users::{self, NewUser};
 use migraine_diary::store::Store;
 use migraine_diary::{app, AppState};
@@ -249,9 +250,10 @@ impl TestApp {
             NewUser {
                 email: email.to_owned(),
                 password_hash: hash_blocking(PASSWORD).expect("hash"),
-                role: role.to_owned(),
+                role: serde_json::from_value(serde_json::Value::String(role.to_owned()))
+                    .expect("a role"),
                 display_name: Some(format!("Dr {email}")),
-                timezone: "UTC".into(),
+                timezone: TimeZone::UTC,
             },
         )
         .await

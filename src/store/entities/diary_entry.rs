@@ -16,7 +16,7 @@ pub struct Model {
     pub medication_class_flags: i32,
     #[sea_orm(column_type = "Text")]
     pub acute_medications: String,
-    pub disability: Option<String>,
+    pub disability: Option<super::columns::DisabilityColumn>,
     #[sea_orm(column_type = "Text", nullable)]
     pub notes: Option<String>,
     pub version: i32,

@@ -4,6 +4,7 @@
 pub mod audit_event;
 pub mod care_invite;
 pub mod care_link;
+pub mod columns;
 pub mod diary_entry;
 pub mod refresh_token;
 pub mod treatment;

@@ -6,7 +6,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub patient_id: Uuid,
-    pub kind: String,
+    pub kind: super::columns::TreatmentKindColumn,
     pub name: String,
     pub started_at: DateTimeUtc,
     pub ended_at: Option<DateTimeUtc>,

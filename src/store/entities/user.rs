@@ -8,7 +8,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub email: String,
     pub password_hash: String,
-    pub role: String,
+    pub role: super::columns::RoleColumn,
     pub display_name: Option<String>,
     pub timezone: String,
     pub created_at: DateTimeUtc,

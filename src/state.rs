@@ -1,0 +1,64 @@
+//! [`AppState`]: what every request handler shares (the store, the token keys, the password
+//! hasher, the login limiter, the admission gate for panel-wide reads, the audit writer, the
+//! metrics and the HTTP settings).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::audit::AuditLog;
+use crate::auth::password::PasswordHasher;
+use crate::auth::rate_limit::LoginLimiter;
+use crate::auth::tokens::TokenKeys;
+use crate::config::AuthSettings;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::store::Store;
+use crate::web::WebSettings;
+
+/// Failed logins for one email that are allowed within [`LOGIN_WINDOW`]; the next gets 429.
+pub const LOGIN_ATTEMPTS: u32 = 10;
+/// The window of [`LOGIN_ATTEMPTS`]: 15 minutes.
+pub const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// What every request handler shares.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub store: Store,
+    pub tokens: Arc<TokenKeys>,
+    pub hasher: PasswordHasher,
+    pub login_limiter: Arc<LoginLimiter>,
+    /// Admission for the reads that scale with a clinician's whole panel (patient list,
+    /// cohort): one per core at a time. They are CPU-bound, so queueing the rest costs no
+    /// throughput, and it bounds the memory that many concurrent ones would hold at once.
+    pub panel_reads: Arc<tokio::sync::Semaphore>,
+    /// The audit trail's writer (see `crate::audit`).
+    pub audit: AuditLog,
+    pub metrics: Arc<Metrics>,
+    /// CORS and HSTS (`serve`'s flags); the default has both off.
+    pub web: WebSettings,
+}
+
+impl AppState {
+    pub fn new(store: Store, auth: &AuthSettings) -> Result<Self, ApiError> {
+        Ok(Self {
+            audit: AuditLog::start(store.clone()),
+            metrics: Arc::new(Metrics::new()),
+            web: WebSettings::default(),
+            store,
+            tokens: Arc::new(TokenKeys::new(auth)),
+            hasher: PasswordHasher::new()?,
+            login_limiter: Arc::new(LoginLimiter::new(LOGIN_ATTEMPTS, LOGIN_WINDOW)),
+            panel_reads: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
+        })
+    }
+
+    /// Waits for a panel-read permit (see `panel_reads`); hold it while the read runs.
+    pub async fn admit_panel_read(&self) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
+        self.panel_reads
+            .acquire()
+            .await
+            .map_err(|e| ApiError::internal(format!("panel reads closed: {e}")))
+    }
+}
