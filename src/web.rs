@@ -173,7 +173,10 @@ async fn request_id_in_problem(request: Request, next: Next) -> Response {
             Ok(map) => map,
             Err(_) => return Response::from_parts(parts, Body::from(bytes)),
         };
-    let id = String::from_utf8_lossy(request_id.as_bytes()).into_owned();
+    let id: String = String::from_utf8_lossy(request_id.as_bytes())
+        .chars()
+        .take(crate::audit::MAX_REQUEST_ID)
+        .collect();
     problem.insert("request_id".into(), serde_json::Value::String(id));
     let body = serde_json::to_vec(&problem).unwrap_or_else(|_| bytes.to_vec());
     parts.headers.remove(header::CONTENT_LENGTH);

@@ -55,6 +55,7 @@ pub struct AuditEvent {
     pub actor_role: Role,
     /// Whose data it concerned.
     pub patient_id: Uuid,
+    /// What the request did with the data.
     pub action: AuditAction,
     /// The route template, e.g. `/v1/patients/{patient_id}/diary`.
     #[schema(max_length = 200)]

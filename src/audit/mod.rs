@@ -26,7 +26,7 @@ use crate::store::audit::AuditRow;
 pub use writer::AuditLog;
 
 /// The longest request id kept in a row (a client may send its own `x-request-id`).
-const MAX_REQUEST_ID: usize = 128;
+pub const MAX_REQUEST_ID: usize = 128;
 
 /// What a request did with a patient's data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
