@@ -9,16 +9,28 @@ use super::entities::audit_event;
 
 pub use audit_event::Model as AuditRow;
 
-/// Rows per INSERT: 9 values a row stays far below both backends' bind-parameter limits.
-const ROWS_PER_INSERT: usize = 500;
+/// Most rows per INSERT.
+const MAX_ROWS_PER_INSERT: usize = 64;
 
-/// Appends rows (one INSERT per 500).
+/// Appends rows. Each INSERT holds a power of two of rows (64, 32, …, 1): every distinct row
+/// count is another prepared statement in each connection's cache, so batches of any size
+/// share these seven.
 pub async fn append(db: &impl ConnectionTrait, rows: &[AuditRow]) -> Result<(), sea_orm::DbErr> {
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
+    let mut rest = rows;
+    while !rest.is_empty() {
+        let n = chunk_len(rest.len());
+        let (chunk, tail) = rest.split_at(n);
         let models = chunk.iter().cloned().map(audit_event::ActiveModel::from);
         audit_event::Entity::insert_many(models).exec(db).await?;
+        rest = tail;
     }
     Ok(())
+}
+
+/// The largest power of two that is at most `remaining` and [`MAX_ROWS_PER_INSERT`].
+fn chunk_len(remaining: usize) -> usize {
+    let n = remaining.min(MAX_ROWS_PER_INSERT);
+    1 << (usize::BITS - 1 - n.leading_zeros())
 }
 
 /// What to select from the trail; every member narrows it.
@@ -58,4 +70,19 @@ pub async fn list(
         query = query.filter(Column::Id.gt(after));
     }
     query.order_by_asc(Column::Id).limit(limit).all(db).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chunk_len;
+
+    #[test]
+    fn inserts_take_powers_of_two_up_to_64_rows() {
+        assert_eq!(chunk_len(1), 1);
+        assert_eq!(chunk_len(3), 2);
+        assert_eq!(chunk_len(64), 64);
+        assert_eq!(chunk_len(65), 64);
+        assert_eq!(chunk_len(500), 64);
+        assert_eq!(chunk_len(63), 32);
+    }
 }
