@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use tracing_subscriber::EnvFilter;
 
 use crate::auth::password::hash_blocking;
-use crate::config::{DatabaseArgs, ServeArgs};
+use crate::config::{DatabaseArgs, KeyFile, ServeArgs};
 use crate::demo::{self, DemoOptions};
 use crate::domain::{AccountDraft, NewAccount, Role};
 use crate::router::{app, openapi_json};
@@ -112,11 +112,14 @@ pub enum StaffRole {
 fn init_tracing(format: LogFormat) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    // Colours only for a person at a terminal; a log file or a pipe gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     let _ = match format {
-        LogFormat::Text => builder.try_init(),
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
         LogFormat::Json => builder.json().with_current_span(true).try_init(),
     };
 }
@@ -157,13 +160,29 @@ fn describe_database(args: &DatabaseArgs) -> String {
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
-    let (auth, key_path) = args.auth_settings().map_err(|e| e.to_string())?;
+    // Listen first: a port that is taken (another server still running) fails before the
+    // database or the key file is touched.
+    let listener = tokio::net::TcpListener::bind(&args.bind)
+        .await
+        .map_err(|e| {
+            format!(
+            "cannot listen on {}: {e} (is another server running there? stop it or pass --bind)",
+            args.bind
+        )
+        })?;
+    let (auth, key) = args.auth_settings().map_err(|e| e.to_string())?;
     let store = Store::connect_and_migrate(&args.database)
         .await
         .map_err(|e| format!("database: {e}"))?;
     tracing::info!(database = %describe_database(&args.database), "migrations applied");
-    match key_path {
-        Some(path) => tracing::info!(key_file = %path.display(), "token signing key loaded"),
+    let absolute = |p: std::path::PathBuf| std::path::absolute(&p).unwrap_or(p);
+    match key {
+        Some(KeyFile::Loaded(path)) => {
+            tracing::info!(key_file = %absolute(path).display(), "token signing key loaded")
+        }
+        Some(KeyFile::Generated(path)) => {
+            tracing::info!(key_file = %absolute(path).display(), "token signing key generated")
+        }
         None => tracing::info!("token signing key from JWT_SECRET"),
     }
     let web = args.ops.web_settings().map_err(|e| e.to_string())?;
@@ -173,9 +192,6 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         serve_metrics(bind, state.clone()).await?;
     }
     let audit = state.audit.clone();
-    let listener = tokio::net::TcpListener::bind(&args.bind)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!("listening on http://{local} (docs at http://{local}/docs)");
     let served = axum::serve(listener, app(state))
@@ -232,20 +248,28 @@ async fn migrate(args: DatabaseArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// The password of `user create`: `MIGRAINE_DIARY_PASSWORD`, else typed at a prompt that does
+/// not echo, else the first line of a piped standard input.
 fn read_password() -> Result<String, String> {
-    if let Ok(p) = std::env::var("MIGRAINE_DIARY_PASSWORD") {
-        return Ok(p);
+    let password = match std::env::var("MIGRAINE_DIARY_PASSWORD") {
+        Ok(p) => p,
+        Err(_) if std::io::stdin().is_terminal() => rpassword::prompt_password("Password: ")
+            .map_err(|e| format!("reading the password from the terminal: {e}"))?,
+        Err(_) => {
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map_err(|e| format!("reading the password from stdin: {e}"))?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    if password.is_empty() {
+        return Err(
+            "no password given: set MIGRAINE_DIARY_PASSWORD or write it on standard input".into(),
+        );
     }
-    let stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        eprint!("Password: ");
-    }
-    let mut line = String::new();
-    stdin
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| format!("reading the password from stdin: {e}"))?;
-    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    Ok(password)
 }
 
 async fn create_user(args: CreateUserArgs) -> Result<(), String> {

@@ -70,8 +70,8 @@ pub fn sqlite_path(url: &str) -> Option<PathBuf> {
     Some(PathBuf::from(path))
 }
 
-/// Options of `serve`.
-#[derive(Args, Clone, Debug)]
+/// Options of `serve`. `Debug` hides `jwt_secret`.
+#[derive(Args, Clone)]
 pub struct ServeArgs {
     #[command(flatten)]
     pub database: DatabaseArgs,
@@ -174,6 +174,22 @@ pub enum ConfigError {
     CorsOrigin(String),
 }
 
+impl std::fmt::Debug for ServeArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeArgs")
+            .field("database", &self.database)
+            .field("bind", &self.bind)
+            .field(
+                "jwt_secret",
+                &self.jwt_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("jwt_key_file", &self.jwt_key_file)
+            .field("access_token_ttl_secs", &self.access_token_ttl_secs)
+            .field("refresh_token_ttl_days", &self.refresh_token_ttl_days)
+            .finish()
+    }
+}
+
 impl ServeArgs {
     /// Where the generated key lives when no secret is given.
     pub fn key_file_path(&self) -> PathBuf {
@@ -187,8 +203,8 @@ impl ServeArgs {
     }
 
     /// Validates the options and resolves the JWT secret (reading or creating the key file).
-    /// Returns the settings and, when a key file is used, its path (for the start-up log).
-    pub fn auth_settings(&self) -> Result<(AuthSettings, Option<PathBuf>), ConfigError> {
+    /// Returns the settings and, when a key file is used, which and how (for the start-up log).
+    pub fn auth_settings(&self) -> Result<(AuthSettings, Option<KeyFile>), ConfigError> {
         if self.access_token_ttl_secs == 0 {
             return Err(ConfigError::NotPositive("ACCESS_TOKEN_TTL_SECS"));
         }
@@ -203,8 +219,8 @@ impl ServeArgs {
                 (given.as_bytes().to_vec(), None)
             }
             None => {
-                let path = self.key_file_path();
-                (load_or_create_key(&path)?, Some(path))
+                let (key, file) = load_or_create_key(&self.key_file_path())?;
+                (key, Some(file))
             }
         };
         Ok((
@@ -218,8 +234,17 @@ impl ServeArgs {
     }
 }
 
+/// The key file the signing key came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyFile {
+    /// Read from an existing file.
+    Loaded(PathBuf),
+    /// Missing, so a new key was generated and written there.
+    Generated(PathBuf),
+}
+
 /// Reads the signing key, or creates a random 256-bit one (hex, mode 0600) when the file is missing.
-pub fn load_or_create_key(path: &Path) -> Result<Vec<u8>, ConfigError> {
+pub fn load_or_create_key(path: &Path) -> Result<(Vec<u8>, KeyFile), ConfigError> {
     let io_err = |source| ConfigError::KeyFile {
         path: path.to_path_buf(),
         source,
@@ -230,7 +255,7 @@ pub fn load_or_create_key(path: &Path) -> Result<Vec<u8>, ConfigError> {
             if key.len() < MIN_JWT_SECRET_BYTES {
                 return Err(ConfigError::KeyFileTooShort(path.to_path_buf()));
             }
-            Ok(key)
+            Ok((key, KeyFile::Loaded(path.to_path_buf())))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             use rand::RngCore;
@@ -251,7 +276,7 @@ pub fn load_or_create_key(path: &Path) -> Result<Vec<u8>, ConfigError> {
             let mut file = options.open(path).map_err(io_err)?;
             file.write_all(key.as_bytes()).map_err(io_err)?;
             file.sync_all().map_err(io_err)?;
-            Ok(key.into_bytes())
+            Ok((key.into_bytes(), KeyFile::Generated(path.to_path_buf())))
         }
         Err(e) => Err(io_err(e)),
     }
@@ -276,11 +301,27 @@ mod tests {
     }
 
     #[test]
+    fn serve_args_never_print_the_secret() {
+        use clap::Parser;
+        let cli = crate::cli::Cli::parse_from([
+            "migraine-diary",
+            "serve",
+            "--jwt-secret",
+            "a-secret-of-more-than-thirty-two-bytes",
+        ]);
+        let printed = format!("{cli:?}");
+        assert!(printed.contains("<redacted>"), "{printed}");
+        assert!(!printed.contains("a-secret-of"), "{printed}");
+    }
+
+    #[test]
     fn generated_key_is_reused_and_private() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub").join("k.key");
-        let first = load_or_create_key(&path).unwrap();
-        let second = load_or_create_key(&path).unwrap();
+        let (first, how) = load_or_create_key(&path).unwrap();
+        assert_eq!(how, KeyFile::Generated(path.clone()));
+        let (second, how) = load_or_create_key(&path).unwrap();
+        assert_eq!(how, KeyFile::Loaded(path.clone()));
         assert_eq!(first, second);
         assert_eq!(first.len(), 64);
         #[cfg(unix)]

@@ -4,6 +4,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_init;
+mod m20261201_000001_typed_columns;
 mod m20261201_400001_audit_events;
 
 pub struct Migrator;
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(m20261125_000001_init::Migration),
+            Box::new(m20261201_000001_typed_columns::Migration),
             Box::new(m20261201_400001_audit_events::Migration),
         ]
     }

@@ -11,7 +11,8 @@ use uuid::Uuid;
 use super::extract::{ApiQuery, PatientPath};
 use super::pagination::{paginate, PageParams};
 use crate::auth::{require_patient_access, Access, AuthUser, Role};
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::domain::Problems;
+use crate::error::{ApiError, ApiResult};
 use crate::store::audit::{self, AuditFilter, AuditRow};
 use crate::AppState;
 
@@ -144,22 +145,17 @@ fn filter_of(
     limit: Option<i64>,
     cursor: Option<String>,
 ) -> ApiResult<(AuditFilter, u64)> {
-    let mut errors: Vec<FieldError> = Vec::new();
-    let page = PageParams { limit, cursor }.validate(&mut errors);
+    let mut problems = Problems::new();
+    let page = PageParams { limit, cursor }.validate(&mut problems);
     if let (Some(from), Some(to)) = (from, to) {
-        if from > to {
-            errors.push(FieldError::new("from", "must not be after `to`"));
-        }
+        problems.check(from <= to, "from", "must not be after `to`");
     }
-    let after = page.after_id();
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
+    problems.or_ok(())?;
     let midnight = |d: NaiveDate| d.and_time(NaiveTime::MIN).and_utc();
     let filter = AuditFilter {
         from: from.map(midnight),
         until: to.and_then(|d| d.succ_opt()).map(midnight),
-        after: after?,
+        after: page.after_id()?,
         ..AuditFilter::default()
     };
     Ok((filter, page.limit))

@@ -13,7 +13,7 @@ use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{paginate, PageParams};
 use super::Conflict;
 use crate::auth::{AuthUser, Role};
-use crate::domain::{PatientId, UserId};
+use crate::domain::UserId;
 use crate::error::{ApiError, ApiResult};
 use crate::service::care_team;
 use crate::state::AppState;
@@ -95,7 +95,7 @@ pub(crate) async fn list_my_clinicians(
     caller.require(Role::Patient)?;
     let page = page.into_request()?;
     let after = page.after_id()?;
-    let me = PatientId(caller.id.0);
+    let me = caller.as_patient();
     let rows = care::list_clinicians(&state.store.db, me, after, page.limit + 1).await?;
     let (items, next_cursor) = paginate(
         rows,
@@ -123,7 +123,7 @@ pub(crate) async fn link_clinician(
 ) -> ApiResult<(StatusCode, Json<LinkedClinician>)> {
     caller.require(Role::Patient)?;
     let (link, account) =
-        care_team::link_clinician(&state.store, PatientId(caller.id.0), &req.code).await?;
+        care_team::link_clinician(&state.store, caller.as_patient(), &req.code).await?;
     Ok((
         StatusCode::CREATED,
         Json(clinician(link.created_at, account)),
@@ -145,7 +145,7 @@ pub(crate) async fn unlink_clinician(
 ) -> ApiResult<StatusCode> {
     caller.require(Role::Patient)?;
     let txn = state.store.begin_write().await?;
-    if !care::unlink(&*txn, PatientId(caller.id.0), UserId(clinician_id)).await? {
+    if !care::unlink(&*txn, caller.as_patient(), UserId(clinician_id)).await? {
         return Err(ApiError::not_found("No such linked clinician."));
     }
     txn.commit().await?;

@@ -2,8 +2,6 @@
 //! PUT is an idempotent upsert with optimistic concurrency (`version`, `ETag`, `If-Match`);
 //! the batch route saves an offline app's queue all-or-nothing.
 
-use std::collections::HashSet;
-
 use axum::extract::State;
 use axum::http::header::{ETAG, IF_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -19,12 +17,13 @@ use super::pagination::{paginate, PageParams};
 use super::validate::integral;
 use super::PreconditionFailed;
 use crate::auth::{require_patient_access, Access, AuthUser};
-use crate::domain::entry::MAX_BATCH_ENTRIES;
-use crate::domain::{AcuteMedication, Disability, EntryDraft, HeadacheFeatures, Problems};
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::domain::entry::parse_batch;
+use crate::domain::{self, AcuteMedication, Disability, EntryDraft, HeadacheFeatures, Problems};
+use crate::error::{ApiError, ApiResult};
+use crate::service::diary as diary_service;
 use crate::service::today_in;
 use crate::state::AppState;
-use crate::store::diary::{self, Precondition, StoredEntry, Upserted, WriteError};
+use crate::store::diary::{self, Precondition, StoredEntry, Upserted};
 
 /// What the patient reports for one day.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -223,12 +222,46 @@ fn precondition(headers: &HeaderMap) -> ApiResult<Precondition> {
         .map_err(|_| ApiError::PreconditionFailed("If-Match does not match any version.".into()))
 }
 
-fn write_error(err: WriteError) -> ApiError {
-    match err {
-        WriteError::PreconditionFailed => ApiError::PreconditionFailed(
-            "The entry has changed (or does not exist); fetch it and retry with its ETag.".into(),
-        ),
-        WriteError::Db(e) => e.into(),
+/// The sort key of a diary page, as the cursor carries it.
+fn date_key(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+/// A checked `?from&to&limit&cursor`.
+struct DiaryQuery {
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    after: Option<NaiveDate>,
+    limit: u64,
+}
+
+impl DiaryRangeParams {
+    /// 422 naming every bad parameter: `limit`, `cursor`, `from` after `to`.
+    fn validate(self) -> ApiResult<DiaryQuery> {
+        let mut problems = Problems::new();
+        let page = PageParams {
+            limit: self.limit,
+            cursor: self.cursor,
+        }
+        .validate(&mut problems);
+        if let (Some(from), Some(to)) = (self.from, self.to) {
+            problems.check(from <= to, "from", "must not be after `to`");
+        }
+        let after = page
+            .after
+            .as_deref()
+            .map(|key| NaiveDate::parse_from_str(key, "%Y-%m-%d"))
+            .transpose()
+            .unwrap_or_else(|_| {
+                problems.add("cursor", "is not a cursor of this list");
+                None
+            });
+        Ok(problems.or_ok(DiaryQuery {
+            from: self.from,
+            to: self.to,
+            after,
+            limit: page.limit,
+        })?)
     }
 }
 
@@ -245,46 +278,11 @@ pub(crate) async fn list_diary(
     PatientPath { patient_id }: PatientPath,
     ApiQuery(params): ApiQuery<DiaryRangeParams>,
 ) -> ApiResult<Json<DiaryEntryList>> {
-    let mut errors: Vec<FieldError> = Vec::new();
-    let page = PageParams {
-        limit: params.limit,
-        cursor: params.cursor.clone(),
-    }
-    .validate(&mut errors);
-    if let (Some(from), Some(to)) = (params.from, params.to) {
-        if from > to {
-            errors.push(FieldError::new("from", "must not be after `to`"));
-        }
-    }
-    let after = match page.after.as_deref() {
-        None => None,
-        Some(key) => match NaiveDate::parse_from_str(key, "%Y-%m-%d") {
-            Ok(d) => Some(d),
-            Err(_) => {
-                errors.push(FieldError::new("cursor", "is not a cursor of this list"));
-                None
-            }
-        },
-    };
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
+    let q = params.validate()?;
     require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
-    let rows = diary::list_range(
-        &state.store.db,
-        patient_id,
-        params.from,
-        params.to,
-        after,
-        page.limit + 1,
-    )
-    .await?;
-    let (items, next_cursor) = paginate(
-        rows,
-        page.limit,
-        |r| r.entry.date().format("%Y-%m-%d").to_string(),
-        DiaryEntry::from,
-    );
+    let db = &state.store.db;
+    let rows = diary::list_range(db, patient_id, q.from, q.to, q.after, q.limit + 1).await?;
+    let (items, next_cursor) = paginate(rows, q.limit, |r| date_key(r.entry.date()), |r| r.into());
     Ok(Json(DiaryEntryList { items, next_cursor }))
 }
 
@@ -330,21 +328,13 @@ pub(crate) async fn upsert_diary_entry(
     headers: HeaderMap,
     ApiJson(input): ApiJson<DiaryEntryInput>,
 ) -> ApiResult<Response> {
-    let patient = require_patient_access(
-        &state.store.db,
-        caller,
-        path.patient_id,
-        Access::PatientOnly,
-    )
-    .await?;
+    let db = &state.store.db;
+    let patient = require_patient_access(db, caller, path.patient_id, Access::PatientOnly).await?;
     let date = path.day()?;
     let condition = precondition(&headers)?;
-    let entry = crate::domain::DiaryEntry::parse(date, input.into(), today_in(patient.timezone))?;
-    let txn = state.store.begin_write().await?;
-    let (stored, outcome) = diary::upsert(&*txn, path.patient_id, &entry, condition)
-        .await
-        .map_err(write_error)?;
-    txn.commit().await?;
+    let entry = domain::DiaryEntry::parse(date, input.into(), today_in(patient.timezone))?;
+    let (stored, outcome) =
+        diary_service::save(&state.store, path.patient_id, &entry, condition).await?;
     let status = match outcome {
         Upserted::Created => StatusCode::CREATED,
         Upserted::Replaced | Upserted::Unchanged => StatusCode::OK,
@@ -367,23 +357,11 @@ pub(crate) async fn delete_diary_entry(
     path: DiaryDayPath,
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
-    require_patient_access(
-        &state.store.db,
-        caller,
-        path.patient_id,
-        Access::PatientOnly,
-    )
-    .await?;
+    let db = &state.store.db;
+    require_patient_access(db, caller, path.patient_id, Access::PatientOnly).await?;
     let date = path.day()?;
     let condition = precondition(&headers)?;
-    let txn = state.store.begin_write().await?;
-    let deleted = diary::delete(&*txn, path.patient_id, date, condition)
-        .await
-        .map_err(write_error)?;
-    if !deleted {
-        return Err(ApiError::not_found("No diary entry for this day."));
-    }
-    txn.commit().await?;
+    diary_service::delete(&state.store, path.patient_id, date, condition).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -402,39 +380,16 @@ pub(crate) async fn batch_upsert_diary(
     PatientPath { patient_id }: PatientPath,
     ApiJson(req): ApiJson<DiaryBatchRequest>,
 ) -> ApiResult<Json<DiaryBatchResult>> {
-    let patient =
-        require_patient_access(&state.store.db, caller, patient_id, Access::PatientOnly).await?;
-    let mut problems = Problems::new();
-    problems.check(
-        !req.entries.is_empty() && req.entries.len() <= MAX_BATCH_ENTRIES,
-        "entries",
-        "must hold 1 to 400 entries",
-    );
-    problems.or_ok(())?;
-    let today = today_in(patient.timezone);
-    let mut problems = Problems::new();
-    let mut seen = HashSet::new();
-    let mut entries = Vec::with_capacity(req.entries.len());
-    for (i, entry) in req.entries.into_iter().enumerate() {
-        let (date, draft) = entry.split();
-        if !seen.insert(date) {
-            problems.add(format!("entries[{i}].date"), "appears twice in the batch");
-        }
-        match crate::domain::DiaryEntry::parse(date, draft, today) {
-            Ok(entry) => entries.push(entry),
-            Err(p) => problems.extend(p.prefixed(&format!("entries[{i}]."))),
-        }
-    }
-    problems.or_ok(())?;
-    let txn = state.store.begin_write().await?;
-    let mut items = Vec::with_capacity(entries.len());
-    for entry in &entries {
-        let (stored, _) = diary::upsert(&*txn, patient_id, entry, Precondition::None)
-            .await
-            .map_err(write_error)?;
-        items.push(stored.into());
-    }
-    txn.commit().await?;
+    let db = &state.store.db;
+    let patient = require_patient_access(db, caller, patient_id, Access::PatientOnly).await?;
+    let days = req
+        .entries
+        .into_iter()
+        .map(DatedDiaryEntryInput::split)
+        .collect();
+    let entries = parse_batch(days, today_in(patient.timezone))?;
+    let saved = diary_service::save_all(&state.store, patient_id, &entries).await?;
+    let items = saved.into_iter().map(DiaryEntry::from).collect();
     Ok(Json(DiaryBatchResult { items }))
 }
 

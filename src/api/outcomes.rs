@@ -16,15 +16,14 @@ use crate::audit::AuditScope;
 use crate::auth::{require_patient_access, Access, AuthUser, Role};
 use crate::domain::range::add_days;
 use crate::domain::{
-    day_classes, split_periods, DateRange, DayClass, OutcomeChange, Period, TimeZone,
-    TreatmentKind, WindowStats, DEFAULT_FOLLOWUP_WINDOWS, DEFAULT_WINDOW_DAYS,
-    MAX_FOLLOWUP_WINDOWS, MAX_WINDOW_DAYS, MIN_WINDOW_DAYS,
+    DateRange, DayClass, OutcomeChange, Period, Problems, TimeZone, TreatmentKind, WindowStats,
+    DEFAULT_FOLLOWUP_WINDOWS, DEFAULT_WINDOW_DAYS, MAX_FOLLOWUP_WINDOWS, MAX_WINDOW_DAYS,
+    MIN_WINDOW_DAYS,
 };
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::error::ApiResult;
 use crate::service::outcomes::{self, Cohort, TreatmentComparison};
 use crate::service::today_in;
 use crate::state::AppState;
-use crate::store::diary;
 
 /// The longest range a summary, calendar or cohort may span: 3 years.
 pub const MAX_RANGE_DAYS: u32 = 3 * 365 + 1;
@@ -191,30 +190,27 @@ fn bounded(
     min: u32,
     max: u32,
     field: &str,
-    errors: &mut Vec<FieldError>,
+    problems: &mut Problems,
 ) -> u32 {
     match value {
         None => default,
         Some(v) if v >= i64::from(min) && v <= i64::from(max) => v as u32,
         Some(_) => {
-            errors.push(FieldError::new(
-                field,
-                format!("must be between {min} and {max}"),
-            ));
+            problems.add(field, format!("must be between {min} and {max}"));
             default
         }
     }
 }
 
 /// `window_days`: 7–90, default 28.
-fn window_days_param(value: Option<i64>, errors: &mut Vec<FieldError>) -> u32 {
+fn window_days_param(value: Option<i64>, problems: &mut Problems) -> u32 {
     bounded(
         value,
         DEFAULT_WINDOW_DAYS,
         MIN_WINDOW_DAYS,
         MAX_WINDOW_DAYS,
         "window_days",
-        errors,
+        problems,
     )
 }
 
@@ -225,27 +221,62 @@ fn resolve_range(
     to: Option<NaiveDate>,
     default_to: NaiveDate,
     default_days: i64,
-    errors: &mut Vec<FieldError>,
+    problems: &mut Problems,
 ) -> DateRange {
     let to = to.unwrap_or(default_to);
     let from = from.unwrap_or_else(|| add_days(to, 1 - default_days));
     let range = DateRange::new(from, to);
     if from > to {
-        errors.push(FieldError::new("from", "must not be after `to`"));
+        problems.add("from", "must not be after `to`");
     } else if range.days() > MAX_RANGE_DAYS {
-        errors.push(FieldError::new(
+        problems.add(
             "to",
             "the range from `from` to `to` must span at most 3 years (1096 days)",
-        ));
+        );
     }
     range
 }
 
-fn finish(errors: Vec<FieldError>) -> ApiResult<()> {
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::Validation(errors))
+/// [`resolve_range`] alone: 422 when the range is wrong.
+fn checked_range(
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    default_to: NaiveDate,
+    default_days: i64,
+) -> ApiResult<DateRange> {
+    let mut problems = Problems::new();
+    let range = resolve_range(from, to, default_to, default_days, &mut problems);
+    problems.or_ok(())?;
+    Ok(range)
+}
+
+impl TreatmentSummaryParams {
+    /// `(window_days, followup_windows)`, or 422 naming each bad one.
+    fn validate(&self) -> ApiResult<(u32, u32)> {
+        let mut problems = Problems::new();
+        let window_days = window_days_param(self.window_days, &mut problems);
+        let followup_windows = bounded(
+            self.followup_windows,
+            DEFAULT_FOLLOWUP_WINDOWS,
+            1,
+            MAX_FOLLOWUP_WINDOWS,
+            "followup_windows",
+            &mut problems,
+        );
+        problems.or_ok(())?;
+        Ok((window_days, followup_windows))
+    }
+}
+
+impl CohortParams {
+    /// `(window_days, range)`; the range defaults to the year ending today (UTC).
+    fn validate(&self) -> ApiResult<(u32, DateRange)> {
+        let mut problems = Problems::new();
+        let window_days = window_days_param(self.window_days, &mut problems);
+        let today = today_in(TimeZone::UTC);
+        let range = resolve_range(self.from, self.to, today, 365, &mut problems);
+        problems.or_ok(())?;
+        Ok((window_days, range))
     }
 }
 
@@ -311,17 +342,7 @@ pub(crate) async fn treatment_summary(
     }: TreatmentPath,
     ApiQuery(params): ApiQuery<TreatmentSummaryParams>,
 ) -> ApiResult<Json<TreatmentSummary>> {
-    let mut errors = Vec::new();
-    let window_days = window_days_param(params.window_days, &mut errors);
-    let followup_windows = bounded(
-        params.followup_windows,
-        DEFAULT_FOLLOWUP_WINDOWS,
-        1,
-        MAX_FOLLOWUP_WINDOWS,
-        "followup_windows",
-        &mut errors,
-    );
-    finish(errors)?;
+    let (window_days, followup_windows) = params.validate()?;
     let patient = require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
     let comparison = outcomes::treatment_summary(
         &state.store,
@@ -348,28 +369,16 @@ pub(crate) async fn patient_summary(
     PatientPath { patient_id }: PatientPath,
     ApiQuery(params): ApiQuery<PatientSummaryParams>,
 ) -> ApiResult<Json<PatientSummary>> {
-    let db = &state.store.db;
-    let patient = require_patient_access(db, caller, patient_id, Access::Read).await?;
-    let mut errors = Vec::new();
-    let range = resolve_range(
-        params.from,
-        params.to,
-        today_in(patient.timezone),
-        365,
-        &mut errors,
-    );
-    finish(errors)?;
+    let patient = require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
+    let range = checked_range(params.from, params.to, today_in(patient.timezone), 365)?;
     let period = params.period.unwrap_or(Period::Month);
-    let days = diary::day_records(db, patient_id, range.from, range.to).await?;
-    let periods = split_periods(range, period)
-        .into_iter()
-        .map(|p| WindowStats::compute(p.from, p.to, &days))
-        .collect();
+    let (overall, periods) =
+        outcomes::patient_summary(&state.store, patient_id, range, period).await?;
     Ok(Json(PatientSummary {
         from: range.from,
         to: range.to,
         period,
-        overall: WindowStats::compute(range.from, range.to, &days),
+        overall,
         periods,
     }))
 }
@@ -388,28 +397,13 @@ pub(crate) async fn day_calendar(
     PatientPath { patient_id }: PatientPath,
     ApiQuery(params): ApiQuery<DayCalendarParams>,
 ) -> ApiResult<Json<DayCalendar>> {
-    let db = &state.store.db;
-    let patient = require_patient_access(db, caller, patient_id, Access::Read).await?;
-    let mut errors = Vec::new();
-    let range = resolve_range(
-        params.from,
-        params.to,
-        today_in(patient.timezone),
-        28,
-        &mut errors,
-    );
-    finish(errors)?;
-    let days = diary::day_records(db, patient_id, range.from, range.to).await?;
-    let treatment_days: Vec<(Uuid, NaiveDate)> =
-        outcomes::treatment_days(&state.store, patient_id, patient.timezone, range)
-            .await?
-            .into_iter()
-            .map(|(t, day)| (t.id.0, day))
-            .collect();
+    let patient = require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
+    let range = checked_range(params.from, params.to, today_in(patient.timezone), 28)?;
+    let days = outcomes::day_calendar(&state.store, patient_id, patient.timezone, range).await?;
     Ok(Json(DayCalendar {
         from: range.from,
         to: range.to,
-        days: day_classes(range, &days, &treatment_days),
+        days,
     }))
 }
 
@@ -429,16 +423,7 @@ pub(crate) async fn cohort_summary(
 ) -> ApiResult<Json<CohortSummary>> {
     caller.require(Role::Clinician)?;
     let _admitted = state.admit_panel_read().await?;
-    let mut errors = Vec::new();
-    let window_days = window_days_param(params.window_days, &mut errors);
-    let range = resolve_range(
-        params.from,
-        params.to,
-        today_in(TimeZone::UTC),
-        365,
-        &mut errors,
-    );
-    finish(errors)?;
+    let (window_days, range) = params.validate()?;
     let cohort =
         outcomes::cohort_summary(&state.store, caller.id, params.kind, window_days, range).await?;
     audit.pooled(cohort.pooled_patients.iter().copied());

@@ -5,7 +5,8 @@ use base64::Engine;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::error::{ApiError, FieldError};
+use crate::domain::Problems;
+use crate::error::ApiError;
 
 pub const DEFAULT_LIMIT: i64 = 100;
 pub const MAX_LIMIT: i64 = 1000;
@@ -30,18 +31,18 @@ pub struct PageRequest {
 }
 
 impl PageParams {
-    /// Validates `limit` and decodes `cursor`; problems are added to `errors`.
-    pub fn validate(&self, errors: &mut Vec<FieldError>) -> PageRequest {
+    /// Validates `limit` and decodes `cursor`; what is wrong is added to `problems`.
+    pub fn validate(&self, problems: &mut Problems) -> PageRequest {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            errors.push(FieldError::new("limit", "must be between 1 and 1000"));
+            problems.add("limit", "must be between 1 and 1000");
         }
         let after = match &self.cursor {
             None => None,
             Some(c) => match decode_cursor(c) {
                 Some(key) => Some(key),
                 None => {
-                    errors.push(FieldError::new("cursor", "is not a cursor of this list"));
+                    problems.add("cursor", "is not a cursor of this list");
                     None
                 }
             },
@@ -53,13 +54,9 @@ impl PageParams {
     }
 
     pub fn into_request(self) -> Result<PageRequest, ApiError> {
-        let mut errors = Vec::new();
-        let page = self.validate(&mut errors);
-        if errors.is_empty() {
-            Ok(page)
-        } else {
-            Err(ApiError::Validation(errors))
-        }
+        let mut problems = Problems::new();
+        let page = self.validate(&mut problems);
+        Ok(problems.or_ok(page)?)
     }
 }
 

@@ -5,7 +5,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 use super::Role;
-use crate::domain::UserId;
+use crate::domain::{PatientId, UserId};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -17,6 +17,12 @@ pub struct AuthUser {
 }
 
 impl AuthUser {
+    /// The caller's id as a patient's, for the routes about the caller's own care team (the
+    /// role is checked with [`AuthUser::require`] first).
+    pub fn as_patient(self) -> PatientId {
+        PatientId(self.id.0)
+    }
+
     /// 403 unless the caller has `role`.
     pub fn require(self, role: Role) -> Result<Self, ApiError> {
         if self.role == role {

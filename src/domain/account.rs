@@ -61,7 +61,7 @@ pub fn check_password(password: &str, problems: &mut Problems) {
     problems.check(
         (MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&n),
         "password",
-        "must be 8 to 256 characters",
+        format!("must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"),
     );
 }
 
@@ -82,7 +82,7 @@ pub fn normalize_display_name(raw: Option<String>, problems: &mut Problems) -> O
     problems.check(
         name.chars().count() <= MAX_DISPLAY_NAME_CHARS,
         "display_name",
-        "must be at most 100 characters",
+        format!("must be at most {MAX_DISPLAY_NAME_CHARS} characters"),
     );
     problems.check(
         !name.chars().any(char::is_control),

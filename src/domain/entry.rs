@@ -106,13 +106,13 @@ impl DiaryEntry {
         problems.check(
             (0..=MAX_PEAK_PAIN).contains(&draft.peak_pain),
             "peak_pain",
-            "must be an integer from 0 to 10",
+            format!("must be an integer from 0 to {MAX_PEAK_PAIN}"),
         );
         if let Some(hours) = draft.headache_hours {
             problems.check(
                 hours.is_finite() && (0.0..=MAX_HEADACHE_HOURS).contains(&hours),
                 "headache_hours",
-                "must be a number from 0 to 24",
+                format!("must be a number from 0 to {MAX_HEADACHE_HOURS}"),
             );
             problems.check(
                 !(hours > 0.0 && draft.peak_pain == 0),
@@ -123,7 +123,7 @@ impl DiaryEntry {
         problems.check(
             draft.acute_medications.len() <= MAX_MEDICATIONS,
             "acute_medications",
-            "at most 20 medications per day",
+            format!("at most {MAX_MEDICATIONS} medications per day"),
         );
         for (i, med) in draft.acute_medications.iter().enumerate() {
             check_required_text(
@@ -206,6 +206,35 @@ impl DiaryEntry {
     }
 }
 
+/// A batch of days (an offline app's queue): 1–[`MAX_BATCH_ENTRIES`] entries with distinct
+/// dates, each valid; problems name `entries` or `entries[i].field`.
+pub fn parse_batch(
+    days: Vec<(NaiveDate, EntryDraft)>,
+    today: NaiveDate,
+) -> Result<Vec<DiaryEntry>, Problems> {
+    let mut problems = Problems::new();
+    problems.check(
+        !days.is_empty() && days.len() <= MAX_BATCH_ENTRIES,
+        "entries",
+        format!("must hold 1 to {MAX_BATCH_ENTRIES} entries"),
+    );
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut entries = Vec::with_capacity(days.len());
+    for (i, (date, draft)) in days.into_iter().enumerate() {
+        if !seen.insert(date) {
+            problems.add(format!("entries[{i}].date"), "appears twice in the batch");
+        }
+        match DiaryEntry::parse(date, draft, today) {
+            Ok(entry) => entries.push(entry),
+            Err(p) => problems.extend(p.prefixed(&format!("entries[{i}]."))),
+        }
+    }
+    problems.or_ok(entries)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,6 +280,21 @@ mod tests {
             })
             .collect();
         assert_eq!(fields(day, many), vec!["acute_medications"]);
+    }
+
+    #[test]
+    fn a_batch_names_the_entry_and_refuses_twice_the_same_day() {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        let fields = |days| match parse_batch(days, day) {
+            Ok(_) => vec![],
+            Err(p) => p.into_iter().map(|e| e.field).collect::<Vec<_>>(),
+        };
+        assert_eq!(fields(vec![]), vec!["entries"]);
+        assert!(fields(vec![(day, draft(3, None))]).is_empty());
+        assert_eq!(
+            fields(vec![(day, draft(3, None)), (day, draft(11, None))]),
+            vec!["entries[1].date", "entries[1].peak_pain"]
+        );
     }
 
     #[test]

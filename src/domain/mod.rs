@@ -1,8 +1,13 @@
-//! Pure clinical logic: day classification, windows, before/after comparisons, periods and
-//! cohorts, exactly as docs/clinical-rules.md defines them.
+//! Pure clinical logic, exactly as docs/clinical-rules.md defines it: day classification
+//! ([`classify`]), windows ([`window`]), before/after comparisons ([`treatment`]), periods and the
+//! calendar ([`periods`]), cohorts ([`cohort`]); and the values the rules run on, each built by a
+//! parse-don't-validate constructor that reports every broken rule by field ([`problems`]): a
+//! diary entry ([`entry`]), a treatment event ([`treatment_event`]), an account ([`account`]),
+//! ids ([`ids`]) and the IANA time zone ([`timezone`]).
 //!
 //! Plain values in, plain values out: no HTTP, no SQL and no clock. "Today" and the patient's
 //! time zone are arguments, so every rule is a unit test with the numbers of docs/clinical-rules.md.
+//! (Schemas for the API derive here with utoipa's `ToSchema`, which is plain data.)
 
 pub mod account;
 pub mod classify;

@@ -113,7 +113,7 @@ impl TreatmentEvent {
         p.check(
             draft.adverse_events.len() <= MAX_ADVERSE_EVENTS,
             "adverse_events",
-            "at most 20 adverse events",
+            format!("at most {MAX_ADVERSE_EVENTS} adverse events"),
         );
         for (i, event) in draft.adverse_events.iter().enumerate() {
             check_required_text(

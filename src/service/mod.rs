@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod care_team;
+pub mod diary;
 pub mod outcomes;
 pub mod patients;
 pub mod sessions;

@@ -1,5 +1,5 @@
-//! Before/after comparisons: one treatment, and the cohort of one kind over a clinician's
-//! patients. Reads go through the store; the arithmetic is `crate::domain`'s.
+//! Outcomes: period summaries, the day calendar, before/after comparisons of one treatment,
+//! and the cohort of one kind over a clinician's patients. Reads go through the store; the arithmetic is `crate::domain`'s.
 
 use std::collections::{HashMap, HashSet};
 
@@ -8,9 +8,9 @@ use uuid::Uuid;
 
 use crate::domain::range::add_days;
 use crate::domain::{
-    overlapping_treatments, pool_outcomes, treatment_day, treatment_outcome, CohortOutcome,
-    DateRange, PatientId, TimeZone, TreatmentId, TreatmentKind, TreatmentOutcome, TreatmentWindows,
-    UserId,
+    day_classes, overlapping_treatments, pool_outcomes, split_periods, treatment_day,
+    treatment_outcome, CohortOutcome, DateRange, DayClass, PatientId, Period, TimeZone,
+    TreatmentId, TreatmentKind, TreatmentOutcome, TreatmentWindows, UserId, WindowStats,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::store::treatments::StoredTreatment;
@@ -40,6 +40,37 @@ pub async fn treatment_days(
             (t, day)
         })
         .collect())
+}
+
+/// The window `range` and its periods.
+pub async fn patient_summary(
+    store: &Store,
+    patient: PatientId,
+    range: DateRange,
+    period: Period,
+) -> ApiResult<(WindowStats, Vec<WindowStats>)> {
+    let days = diary::day_records(&store.db, patient, range.from, range.to).await?;
+    let periods = split_periods(range, period)
+        .into_iter()
+        .map(|p| WindowStats::compute(p.from, p.to, &days))
+        .collect();
+    Ok((WindowStats::compute(range.from, range.to, &days), periods))
+}
+
+/// One classified day per calendar day of `range`, with the treatments given on it.
+pub async fn day_calendar(
+    store: &Store,
+    patient: PatientId,
+    tz: TimeZone,
+    range: DateRange,
+) -> ApiResult<Vec<DayClass>> {
+    let days = diary::day_records(&store.db, patient, range.from, range.to).await?;
+    let treatment_days: Vec<(Uuid, NaiveDate)> = treatment_days(store, patient, tz, range)
+        .await?
+        .into_iter()
+        .map(|(t, day)| (t.id.0, day))
+        .collect();
+    Ok(day_classes(range, &days, &treatment_days))
 }
 
 /// One treatment compared before and after.

@@ -121,7 +121,23 @@ impl Store {
                     .pragma("cache_size", "-2048")
             });
         }
-        let db = Database::connect(options).await?;
+        if let Some(dir) = args
+            .sqlite_path()
+            .as_deref()
+            .and_then(std::path::Path::parent)
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            // `serve`, `migrate`, `user create` and `demo` alike: the file's directory is made.
+            std::fs::create_dir_all(dir).map_err(|e| {
+                DbErr::Custom(format!(
+                    "cannot create the directory {} for the SQLite file: {e}",
+                    dir.display()
+                ))
+            })?;
+        }
+        let db = Database::connect(options)
+            .await
+            .map_err(|e| DbErr::Custom(format!("{}: {e}", where_is(args))))?;
         let write_gate =
             (db.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
         Ok(Self {
@@ -198,6 +214,24 @@ impl Store {
 
     pub async fn ping(&self) -> Result<(), DbErr> {
         self.db.ping().await
+    }
+}
+
+/// Where the database is, for an error message: the SQLite file's absolute path, or the
+/// PostgreSQL host, port and database (never the password).
+fn where_is(args: &DatabaseArgs) -> String {
+    if let Some(path) = args.sqlite_path() {
+        let absolute = std::path::absolute(&path).unwrap_or(path);
+        return format!("cannot open the SQLite file {}", absolute.display());
+    }
+    let url = &args.database_url;
+    let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+    let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    let host = host.split_once('?').map_or(host, |(h, _)| h);
+    if url.starts_with("postgres") {
+        format!("cannot reach PostgreSQL at {host}")
+    } else {
+        format!("cannot open the database {host}")
     }
 }
 

@@ -10,20 +10,111 @@ use serde_json::{json, Value};
 use crate::common::{calm_day, Actor, TestApp, SECRET};
 
 struct Route {
-    method: &'static str,
+    method: String,
     path: String,
     body: Option<Value>,
     /// Only the patient may call it (a linked clinician gets 403).
     patient_only: bool,
 }
 
-fn route(method: &'static str, path: String, body: Option<Value>, patient_only: bool) -> Route {
-    Route {
+/// What the matrix needs to call a documented operation beyond its path template: a query,
+/// a body, and whether only the patient may call it. Keyed by method and template as the
+/// OpenAPI document names them.
+struct Case {
+    method: &'static str,
+    template: &'static str,
+    query: &'static str,
+    body: Option<Value>,
+    patient_only: bool,
+}
+
+fn case(method: &'static str, template: &'static str, body: Option<Value>) -> Case {
+    Case {
         method,
-        path,
+        template,
+        query: "",
         body,
-        patient_only,
+        patient_only: false,
     }
+}
+
+/// Every per-patient operation's case. A documented `{patient_id}` route without one fails
+/// the matrix tests (see [`patient_routes`]).
+fn patient_cases() -> Vec<Case> {
+    let p = "/v1/patients/{patient_id}";
+    let only = |c: Case| Case {
+        patient_only: true,
+        ..c
+    };
+    let query = |c: Case, query| Case { query, ..c };
+    vec![
+        case("GET", p, None),
+        case("GET", "/v1/patients/{patient_id}/diary", None),
+        case("GET", "/v1/patients/{patient_id}/diary/{date}", None),
+        only(case(
+            "PUT",
+            "/v1/patients/{patient_id}/diary/{date}",
+            Some(json!({"peak_pain": 9})),
+        )),
+        only(case(
+            "DELETE",
+            "/v1/patients/{patient_id}/diary/{date}",
+            None,
+        )),
+        only(case(
+            "POST",
+            "/v1/patients/{patient_id}/diary/batch",
+            Some(json!({"entries": [{"date": "2026-02-03", "peak_pain": 9}]})),
+        )),
+        case("GET", "/v1/patients/{patient_id}/treatments", None),
+        case(
+            "POST",
+            "/v1/patients/{patient_id}/treatments",
+            Some(json!({"kind": "other", "name": "x", "started_at": "2026-02-11T09:00:00Z"})),
+        ),
+        case(
+            "GET",
+            "/v1/patients/{patient_id}/treatments/{treatment_id}",
+            None,
+        ),
+        case(
+            "PATCH",
+            "/v1/patients/{patient_id}/treatments/{treatment_id}",
+            Some(json!({"notes": "changed"})),
+        ),
+        case(
+            "DELETE",
+            "/v1/patients/{patient_id}/treatments/{treatment_id}",
+            None,
+        ),
+        case(
+            "GET",
+            "/v1/patients/{patient_id}/treatments/{treatment_id}/summary",
+            None,
+        ),
+        query(
+            case("GET", "/v1/patients/{patient_id}/summary", None),
+            "?from=2026-01-01&to=2026-03-31",
+        ),
+        query(
+            case("GET", "/v1/patients/{patient_id}/days", None),
+            "?from=2026-02-01&to=2026-02-28",
+        ),
+        only(case("GET", "/v1/patients/{patient_id}/access-log", None)),
+    ]
+}
+
+/// Every operation of the committed contract: `(METHOD, path template, needs a token)`.
+fn documented_operations() -> Vec<(String, String, bool)> {
+    let doc: Value = serde_json::from_str(&migraine_diary::openapi_json()).unwrap();
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
+            out.push((method.to_uppercase(), path.clone(), secured));
+        }
+    }
+    out
 }
 
 struct World {
@@ -70,54 +161,38 @@ async fn world() -> World {
     }
 }
 
+/// The per-patient routes, from the OpenAPI document: every operation whose path names a
+/// `{patient_id}`, filled in with Ana's ids. Deletes come last so the others find their data.
 fn patient_routes(w: &World) -> Vec<Route> {
-    let p = format!("/v1/patients/{}", w.ana.id);
-    let t = format!("{p}/treatments/{}", w.treatment_id);
-    vec![
-        route("GET", p.clone(), None, false),
-        route("GET", format!("{p}/diary"), None, false),
-        route("GET", format!("{p}/diary/2026-02-02"), None, false),
-        route(
-            "PUT",
-            format!("{p}/diary/2026-02-02"),
-            Some(json!({"peak_pain": 9})),
-            true,
-        ),
-        route("DELETE", format!("{p}/diary/2026-02-02"), None, true),
-        route(
-            "POST",
-            format!("{p}/diary/batch"),
-            Some(json!({"entries": [{"date": "2026-02-03", "peak_pain": 9}]})),
-            true,
-        ),
-        route("GET", format!("{p}/treatments"), None, false),
-        route(
-            "POST",
-            format!("{p}/treatments"),
-            Some(json!({"kind": "other", "name": "x", "started_at": "2026-02-11T09:00:00Z"})),
-            false,
-        ),
-        route("GET", t.clone(), None, false),
-        route("PATCH", t.clone(), Some(json!({"notes": "changed"})), false),
-        route("GET", format!("{t}/summary"), None, false),
-        route(
-            "GET",
-            format!("{p}/summary?from=2026-01-01&to=2026-03-31"),
-            None,
-            false,
-        ),
-        route(
-            "GET",
-            format!("{p}/days?from=2026-02-01&to=2026-02-28"),
-            None,
-            false,
-        ),
-        route("DELETE", t, None, false),
-    ]
+    let cases = patient_cases();
+    let mut routes: Vec<Route> = documented_operations()
+        .into_iter()
+        .filter(|(_, template, _)| template.contains("{patient_id}"))
+        .map(|(method, template, _)| {
+            let c = cases
+                .iter()
+                .find(|c| c.method == method && c.template == template)
+                .unwrap_or_else(|| {
+                    panic!("no authorization case for {method} {template}: add it to patient_cases")
+                });
+            let path = template
+                .replace("{patient_id}", &w.ana.id.to_string())
+                .replace("{treatment_id}", &w.treatment_id)
+                .replace("{date}", "2026-02-02");
+            Route {
+                method,
+                path: format!("{path}{}", c.query),
+                body: c.body.clone(),
+                patient_only: c.patient_only,
+            }
+        })
+        .collect();
+    routes.sort_by_key(|r| r.method == "DELETE");
+    routes
 }
 
 async fn call(w: &World, r: &Route, token: Option<&str>) -> crate::common::Resp {
-    w.app.call(r.method, &r.path, token, r.body.clone()).await
+    w.app.call(&r.method, &r.path, token, r.body.clone()).await
 }
 
 /// The owner's data is as it was before the forbidden attempts.
@@ -255,49 +330,87 @@ async fn a_patient_id_that_belongs_to_a_clinician_is_not_a_patient() {
     r.assert_problem(404);
 }
 
-#[tokio::test]
-async fn role_routes_refuse_the_wrong_role() {
-    let w = world().await;
-    let cases: Vec<(&str, String, Option<Value>, Vec<&Actor>)> = vec![
-        ("GET", "/v1/patients".into(), None, vec![&w.ana, &w.admin]),
-        (
-            "GET",
-            "/v1/cohort/summary?kind=iv_ketamine".into(),
-            None,
-            vec![&w.ana, &w.admin],
-        ),
+/// The routes for one role (not about a patient): who must get 403.
+fn role_cases(w: &World) -> Vec<(&'static str, &'static str, Option<Value>, Vec<&Actor>)> {
+    vec![
+        ("GET", "/v1/patients", None, vec![&w.ana, &w.admin]),
+        ("GET", "/v1/cohort/summary", None, vec![&w.ana, &w.admin]),
+        ("POST", "/v1/care-invites", None, vec![&w.ana, &w.admin]),
+        ("GET", "/v1/me/clinicians", None, vec![&w.linked, &w.admin]),
         (
             "POST",
-            "/v1/care-invites".into(),
-            None,
-            vec![&w.ana, &w.admin],
-        ),
-        (
-            "GET",
-            "/v1/me/clinicians".into(),
-            None,
-            vec![&w.linked, &w.admin],
-        ),
-        (
-            "POST",
-            "/v1/me/clinicians".into(),
+            "/v1/me/clinicians",
             Some(json!({"code": "AAAA-BBBB-CCCC"})),
             vec![&w.linked, &w.admin],
         ),
         (
             "DELETE",
-            format!("/v1/me/clinicians/{}", w.linked.id),
+            "/v1/me/clinicians/{clinician_id}",
             None,
             vec![&w.linked, &w.admin],
         ),
         (
             "POST",
-            "/v1/admin/users".into(),
+            "/v1/admin/users",
             Some(json!({"email": "x@clinic.org", "password": "long enough pw", "role": "admin"})),
             vec![&w.ana, &w.linked],
         ),
-    ];
-    for (method, path, body, forbidden) in cases {
+        ("GET", "/v1/admin/audit", None, vec![&w.ana, &w.linked]),
+    ]
+}
+
+/// The caller's own account: any valid token, no role.
+const OWN_ACCOUNT: &[(&str, &str)] = &[("GET", "/v1/me"), ("PATCH", "/v1/me")];
+
+/// Operations without a token (tested in accounts.rs and server.rs).
+const PUBLIC: &[(&str, &str)] = &[
+    ("POST", "/v1/auth/register"),
+    ("POST", "/v1/auth/login"),
+    ("POST", "/v1/auth/refresh"),
+    ("POST", "/v1/auth/logout"),
+    ("GET", "/health/live"),
+    ("GET", "/health/ready"),
+];
+
+/// A new route in the contract cannot be forgotten here: each documented operation is a
+/// per-patient case, a role case, an own-account case, or listed as public (and then documented
+/// without a token).
+#[tokio::test]
+async fn every_documented_operation_has_an_authorization_case() {
+    let w = world().await;
+    let patient = patient_cases();
+    let role = role_cases(&w);
+    let mut missing = Vec::new();
+    for (method, template, secured) in documented_operations() {
+        let m = method.as_str();
+        let t = template.as_str();
+        let covered = if !secured {
+            PUBLIC.contains(&(m, t))
+        } else if t.contains("{patient_id}") {
+            patient.iter().any(|c| c.method == m && c.template == t)
+        } else {
+            role.iter().any(|(cm, ct, _, _)| *cm == m && *ct == t) || OWN_ACCOUNT.contains(&(m, t))
+        };
+        if !covered {
+            missing.push(format!("{method} {template} (token: {secured})"));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "operations without an authorization case: {missing:?}"
+    );
+}
+
+#[tokio::test]
+async fn role_routes_refuse_the_wrong_role() {
+    let w = world().await;
+    let cases = role_cases(&w);
+    for (method, template, body, forbidden) in cases {
+        let path = template.replace("{clinician_id}", &w.linked.id.to_string());
+        let path = match method {
+            "GET" if path == "/v1/cohort/summary" => format!("{path}?kind=iv_ketamine"),
+            _ => path,
+        };
         let none = w.app.call(method, &path, None, body.clone()).await;
         none.assert_problem(401);
         for (kind, token) in bad_tokens(&w) {
@@ -324,17 +437,15 @@ async fn role_routes_refuse_the_wrong_role() {
 #[tokio::test]
 async fn own_account_routes_need_a_valid_token() {
     let w = world().await;
-    for (method, body) in [("GET", None), ("PATCH", Some(json!({"display_name": "x"})))] {
+    for (method, path) in OWN_ACCOUNT {
+        let body = (*method == "PATCH").then(|| json!({"display_name": "x"}));
         w.app
-            .call(method, "/v1/me", None, body.clone())
+            .call(method, path, None, body.clone())
             .await
             .assert_problem(401);
         for (kind, token) in bad_tokens(&w) {
-            let r = w
-                .app
-                .call(method, "/v1/me", Some(&token), body.clone())
-                .await;
-            assert_eq!(r.status, 401, "{kind} token on {method} /v1/me");
+            let r = w.app.call(method, path, Some(&token), body.clone()).await;
+            assert_eq!(r.status, 401, "{kind} token on {method} {path}");
         }
     }
     let basic = w

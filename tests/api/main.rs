@@ -9,6 +9,7 @@ mod audit;
 mod authorization;
 mod care_team;
 mod diary;
+mod migrations;
 mod openapi;
 mod ops;
 mod ops_server;

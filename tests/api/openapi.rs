@@ -111,6 +111,13 @@ async fn docs_page_is_served_from_the_binary() {
         .call("GET", "/docs/swagger-ui-bundle.js", None, None)
         .await;
     assert_eq!(script.status, 200);
+    // Swagger UI's default validator loads a badge from validator.swagger.io.
+    let init = app
+        .call("GET", "/docs/swagger-initializer.js", None, None)
+        .await;
+    assert_eq!(init.status, 200);
+    let init = init.body.as_str().unwrap();
+    assert!(init.contains(r#""validatorUrl": "none""#), "{init}");
 }
 
 #[tokio::test]

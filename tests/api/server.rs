@@ -275,6 +275,25 @@ async fn user_create_takes_the_password_from_stdin_or_env_never_argv() {
     assert!(!dup.status.success());
     assert!(String::from_utf8_lossy(&dup.stderr).contains("exists already"));
 
+    // Nothing on stdin is "no password", not a password of the wrong length.
+    let empty = Command::new(BIN)
+        .args([
+            "user",
+            "create",
+            "--role",
+            "admin",
+            "--email",
+            "e@clinic.org",
+        ])
+        .args(["--database-url", &url])
+        .env_remove("MIGRAINE_DIARY_PASSWORD")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!empty.status.success());
+    let stderr = String::from_utf8_lossy(&empty.stderr);
+    assert!(stderr.contains("no password given"), "{stderr}");
+
     let server = start(dir.path()).await;
     let (s, login) = http(
         "POST",
@@ -295,4 +314,43 @@ fn openapi_command_prints_the_served_document() {
         String::from_utf8(out.stdout).unwrap(),
         migraine_diary::openapi_json()
     );
+}
+
+#[test]
+fn migrate_makes_the_directory_and_logs_plain_text_to_a_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("not").join("yet").join("diary.db");
+    let out = Command::new(BIN)
+        .args(["migrate", "--database-url"])
+        .arg(format!("sqlite://{}?mode=rwc", db.display()))
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(db.exists());
+    assert!(stderr.contains(&db.display().to_string()), "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "ANSI colours in a pipe: {stderr:?}"
+    );
+}
+
+#[test]
+fn serve_on_a_taken_port_fails_before_touching_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let out = Command::new(BIN)
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env("DATABASE_URL", database_url(dir.path()))
+        .env_remove("JWT_SECRET")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot listen"), "{stderr}");
+    assert!(!dir.path().join("diary.db").exists());
+    assert!(!dir.path().join("diary.key").exists());
 }

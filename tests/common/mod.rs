@@ -25,7 +25,7 @@ pub struct TestApp {
     pub router: Router,
     pub state: AppState,
     pub database_url: String,
-    _dir: Option<tempfile::TempDir>,
+    _database: FreshDatabase,
 }
 
 #[derive(Debug)]
@@ -85,8 +85,41 @@ pub struct Actor {
     pub refresh: String,
 }
 
+/// A fresh database for one test, gone when the test ends: a temporary SQLite file, or a
+/// PostgreSQL database `md_test_<uuid>` that is dropped again (so runs leave nothing behind).
+pub struct FreshDatabase {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    /// `(TEST_POSTGRES_URL, database name)` to drop on the way out.
+    postgres: Option<(String, String)>,
+}
+
+impl Drop for FreshDatabase {
+    fn drop(&mut self) {
+        let Some((base, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime, which cannot block on async work: a thread with
+        // its own runtime does it. FORCE ends the app's still-open pool connections.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                if let Ok(admin) = Database::connect(&base).await {
+                    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                    let _ = admin.execute_unprepared(&sql).await;
+                    let _ = admin.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
 /// Where a fresh database lives.
-async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
+pub async fn fresh_database() -> FreshDatabase {
     if let Ok(base) = std::env::var("TEST_POSTGRES_URL") {
         if !base.is_empty() {
             let name = format!("md_test_{}", Uuid::new_v4().simple());
@@ -98,12 +131,20 @@ async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
                 .await
                 .expect("create test database");
             admin.close().await.ok();
-            return (replace_database(&base, &name), None);
+            return FreshDatabase {
+                url: replace_database(&base, &name),
+                _dir: None,
+                postgres: Some((base, name)),
+            };
         }
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
-    (url, Some(dir))
+    FreshDatabase {
+        url,
+        _dir: Some(dir),
+        postgres: None,
+    }
 }
 
 /// `postgres://u@h:p/db?x` with another database name.
@@ -126,7 +167,8 @@ fn replace_database(url: &str, name: &str) -> String {
 
 impl TestApp {
     pub async fn new() -> Self {
-        let (database_url, dir) = fresh_database().await;
+        let database = fresh_database().await;
+        let database_url = database.url.clone();
         let store = Store::connect_and_migrate(&DatabaseArgs::for_url(database_url.clone()))
             .await
             .expect("database");
@@ -136,7 +178,7 @@ impl TestApp {
             router: app(state.clone()),
             state,
             database_url,
-            _dir: dir,
+            _database: database,
         }
     }
 
