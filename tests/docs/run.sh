@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The docs page works under its Content-Security-Policy: a headless Chromium loads /docs/ from a
 # real server, Swagger UI must render the document (its scripts ran and fetched /openapi.json),
-# and the browser must report no CSP violation. Installs Chromium from Debian when missing.
+# and the browser must report no CSP violation. Installs Chromium from Debian when missing (not
+# pinned: Debian's security updates replace the package's version in the archive).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
@@ -16,7 +17,7 @@ if ! command -v chromium >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 
-trap 'dump_server_log; stop_server' EXIT
+trap 'status=$?; [ "$status" = 0 ] || dump_server_log; stop_server' EXIT
 start_server docs
 profile="$(mktemp -d "${TMPDIR:-/tmp}/md-docs-chromium.XXXXXX")"
 dom="$profile/dom.html" console="$profile/console.log"
