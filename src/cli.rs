@@ -171,6 +171,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         )
         })?;
     let (auth, key) = args.auth_settings().map_err(|e| e.to_string())?;
+    let mailer = crate::mail::Mailer::from_args(&args.mail).map_err(|e| e.to_string())?;
     let store = Store::connect_and_migrate(&args.database)
         .await
         .map_err(|e| format!("database: {e}"))?;
@@ -185,8 +186,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         }
         None => tracing::info!("token signing key from JWT_SECRET"),
     }
+    if !mailer.is_enabled() {
+        tracing::warn!(
+            "SMTP_URL is not set: password-reset codes cannot be mailed (admins can issue them)"
+        );
+    }
     let web = args.ops.web_settings().map_err(|e| e.to_string())?;
-    let mut state = AppState::new(store, &auth).map_err(|e| e.to_string())?;
+    let mut state = AppState::with_mailer(store, &auth, mailer).map_err(|e| e.to_string())?;
     state.web = web;
     if let Some(bind) = &args.ops.metrics_bind {
         serve_metrics(bind, state.clone()).await?;

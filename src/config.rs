@@ -92,6 +92,17 @@ pub struct ServeArgs {
     /// Lifetime of a refresh token, in days.
     #[arg(long, env = "REFRESH_TOKEN_TTL_DAYS", default_value_t = 30)]
     pub refresh_token_ttl_days: u64,
+    /// Earlier signing secrets, comma-separated: tokens they signed still verify (key rotation).
+    /// Keep one here for at least the access-token lifetime after replacing `JWT_SECRET`.
+    #[arg(
+        long,
+        env = "JWT_PREVIOUS_SECRETS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub jwt_previous_secrets: Vec<String>,
+    #[command(flatten)]
+    pub mail: crate::mail::MailArgs,
     #[command(flatten)]
     pub ops: OpsArgs,
 }
@@ -132,6 +143,8 @@ impl OpsArgs {
 #[derive(Clone)]
 pub struct AuthSettings {
     pub jwt_secret: Vec<u8>,
+    /// Secrets that verify but no longer sign.
+    pub previous_jwt_secrets: Vec<Vec<u8>>,
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_days: u64,
 }
@@ -151,6 +164,7 @@ impl AuthSettings {
     pub fn with_secret(secret: Vec<u8>) -> Self {
         Self {
             jwt_secret: secret,
+            previous_jwt_secrets: Vec::new(),
             access_token_ttl_secs: 900,
             refresh_token_ttl_days: 30,
         }
@@ -223,9 +237,23 @@ impl ServeArgs {
                 (key, Some(file))
             }
         };
+        let previous = self
+            .jwt_previous_secrets
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                if s.len() < MIN_JWT_SECRET_BYTES {
+                    Err(ConfigError::SecretTooShort(s.len()))
+                } else {
+                    Ok(s.as_bytes().to_vec())
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok((
             AuthSettings {
                 jwt_secret: secret,
+                previous_jwt_secrets: previous,
                 access_token_ttl_secs: self.access_token_ttl_secs,
                 refresh_token_ttl_days: self.refresh_token_ttl_days,
             },
@@ -341,6 +369,8 @@ mod tests {
             jwt_key_file: None,
             access_token_ttl_secs: 900,
             refresh_token_ttl_days: 30,
+            jwt_previous_secrets: vec!["also-short".into()],
+            mail: Default::default(),
             ops: OpsArgs::default(),
         };
         assert!(matches!(

@@ -7,6 +7,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::sync::VersionConflict;
+
 /// One invalid field of a request, as listed in a 422 problem.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldError {
@@ -42,6 +44,11 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub errors: Option<Vec<FieldError>>,
+    /// Every batch entry whose `if_version` did not hold (412 of the diary batch only; other
+    /// problems omit it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub conflicts: Option<Vec<VersionConflict>>,
     /// The request's `x-request-id` (also in the response header), to quote when asking for help.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, max_length = 128)]
@@ -62,6 +69,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("precondition failed: {0}")]
     PreconditionFailed(String),
+    #[error("version conflicts")]
+    VersionConflicts(Vec<VersionConflict>),
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("unsupported media type")]
@@ -98,7 +107,9 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            Self::PreconditionFailed(_) | Self::VersionConflicts(_) => {
+                StatusCode::PRECONDITION_FAILED
+            }
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -115,7 +126,9 @@ impl ApiError {
             Self::Forbidden(_) => ("forbidden", "Not allowed for this role"),
             Self::NotFound(_) => ("not-found", "Resource not found"),
             Self::Conflict(_) => ("conflict", "Conflict"),
-            Self::PreconditionFailed(_) => ("precondition-failed", "Version mismatch"),
+            Self::PreconditionFailed(_) | Self::VersionConflicts(_) => {
+                ("precondition-failed", "Version mismatch")
+            }
             Self::PayloadTooLarge => ("payload-too-large", "Request body too large"),
             Self::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
             Self::Validation(_) => ("validation", "Validation failed"),
@@ -127,38 +140,55 @@ impl ApiError {
 
     pub fn to_problem(&self) -> Problem {
         let (kind, title) = self.kind_and_title();
-        let (detail, errors) = match self {
-            Self::BadRequest(d)
-            | Self::Unauthorized(d)
-            | Self::Forbidden(d)
-            | Self::NotFound(d)
-            | Self::Conflict(d)
-            | Self::PreconditionFailed(d)
-            | Self::Unavailable(d) => (d.clone(), None),
-            Self::PayloadTooLarge => ("The request body exceeds the size limit.".into(), None),
-            Self::UnsupportedMediaType => (
-                "Send the body as JSON with `Content-Type: application/json`.".into(),
-                None,
-            ),
-            Self::Validation(errors) => {
-                let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-                (
-                    format!("Invalid field(s): {}.", fields.join(", ")),
-                    Some(errors.clone()),
-                )
-            }
-            Self::TooManyRequests { retry_after_secs } => (
-                format!("Too many attempts; retry after {retry_after_secs} s."),
-                None,
-            ),
-            Self::Internal(_) => ("An unexpected error occurred.".into(), None),
+        let conflicts = match self {
+            Self::VersionConflicts(conflicts) => Some(conflicts.clone()),
+            _ => None,
         };
+        let (detail, errors) =
+            match self {
+                Self::BadRequest(d)
+                | Self::Unauthorized(d)
+                | Self::Forbidden(d)
+                | Self::NotFound(d)
+                | Self::Conflict(d)
+                | Self::PreconditionFailed(d)
+                | Self::Unavailable(d) => (d.clone(), None),
+                Self::PayloadTooLarge => ("The request body exceeds the size limit.".into(), None),
+                Self::UnsupportedMediaType => (
+                    "Send the body as JSON with `Content-Type: application/json`.".into(),
+                    None,
+                ),
+                Self::Validation(errors) => {
+                    let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+                    (
+                        format!("Invalid field(s): {}.", fields.join(", ")),
+                        Some(errors.clone()),
+                    )
+                }
+                Self::TooManyRequests { retry_after_secs } => (
+                    format!("Too many attempts; retry after {retry_after_secs} s."),
+                    None,
+                ),
+                Self::VersionConflicts(conflicts) => {
+                    (
+                        format!(
+                    "{} entr{} changed since the version given in `if_version`; nothing was \
+                     saved. Pull the changes, resolve and push again.",
+                    conflicts.len(),
+                    if conflicts.len() == 1 { "y has" } else { "ies have" }
+                ),
+                        None,
+                    )
+                }
+                Self::Internal(_) => ("An unexpected error occurred.".into(), None),
+            };
         Problem {
             problem_type: format!("urn:migraine-diary:problem:{kind}"),
             title: title.into(),
             status: self.status().as_u16(),
             detail,
             errors,
+            conflicts,
             request_id: None,
         }
     }

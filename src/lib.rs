@@ -15,6 +15,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod mail;
 pub mod metrics;
 pub mod router;
 pub mod service;

@@ -21,8 +21,8 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::api::{
-    accounts, add_problem_responses, audit, care_team, diary, health, outcomes, patients,
-    treatments, ApiDoc,
+    accounts, add_problem_responses, audit, care_team, changes, data_rights, diary, health,
+    outcomes, password, patients, questionnaires, treatments, ApiDoc,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -41,6 +41,14 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::logout))
         .routes(routes!(accounts::get_me, accounts::update_me))
         .routes(routes!(accounts::create_user))
+        // Passwords and data rights: the caller's own, anyone's reset, then admins.
+        .routes(routes!(password::change_password))
+        .routes(routes!(password::request_password_reset))
+        .routes(routes!(password::confirm_password_reset))
+        .routes(routes!(data_rights::export_my_data))
+        .routes(routes!(data_rights::delete_my_account))
+        .routes(routes!(password::issue_desk_reset_code))
+        .routes(routes!(data_rights::delete_user))
         // The care team: clinicians hand out invites, patients redeem and revoke them.
         .routes(routes!(care_team::create_invite))
         .routes(routes!(
@@ -59,6 +67,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
             diary::delete_diary_entry
         ))
         .routes(routes!(diary::batch_upsert_diary))
+        // Sync: the patient app pulls what changed since its cursor.
+        .routes(routes!(changes::list_changes))
         // Treatments: the patient or a linked clinician records them.
         .routes(routes!(
             treatments::list_treatments,
@@ -68,6 +78,15 @@ pub fn api_router() -> OpenApiRouter<AppState> {
             treatments::get_treatment,
             treatments::update_treatment,
             treatments::delete_treatment
+        ))
+        // Questionnaires: the patient submits, the patient and linked clinicians read.
+        .routes(routes!(
+            questionnaires::list_questionnaires,
+            questionnaires::submit_questionnaire
+        ))
+        .routes(routes!(
+            questionnaires::get_questionnaire,
+            questionnaires::delete_questionnaire
         ))
         // Outcomes: before/after, period summaries, the day calendar, the cohort.
         .routes(routes!(outcomes::treatment_summary))

@@ -1,6 +1,6 @@
 //! [`AppState`]: what every request handler shares (the store, the token keys, the password
-//! hasher, the login limiter, the admission gate for panel-wide reads, the audit writer, the
-//! metrics and the HTTP settings).
+//! hasher, the login limiter, the admission gate for panel-wide reads, the session cache, the
+//! password-reset worker, the audit writer, the metrics and the HTTP settings).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,10 +8,13 @@ use std::time::Duration;
 use crate::audit::AuditLog;
 use crate::auth::password::PasswordHasher;
 use crate::auth::rate_limit::LoginLimiter;
+use crate::auth::sessions::Sessions;
 use crate::auth::tokens::TokenKeys;
 use crate::config::AuthSettings;
 use crate::error::ApiError;
+use crate::mail::Mailer;
 use crate::metrics::Metrics;
+use crate::service::password_reset::ResetQueue;
 use crate::store::Store;
 use crate::web::WebSettings;
 
@@ -31,6 +34,10 @@ pub struct AppState {
     /// cohort): one per core at a time. They are CPU-bound, so queueing the rest costs no
     /// throughput, and it bounds the memory that many concurrent ones would hold at once.
     pub panel_reads: Arc<tokio::sync::Semaphore>,
+    /// Which sessions are live: the per-request check, cached and kept exact across instances.
+    pub sessions: Sessions,
+    /// Password-reset requests, handled off the request path.
+    pub password_resets: ResetQueue,
     /// The audit trail's writer (see `crate::audit`).
     pub audit: AuditLog,
     pub metrics: Arc<Metrics>,
@@ -39,8 +46,21 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// A state that sends no mail (tests, tools).
     pub fn new(store: Store, auth: &AuthSettings) -> Result<Self, ApiError> {
+        Self::with_mailer(store, auth, Mailer::disabled())
+    }
+
+    /// Starts the session listener (PostgreSQL) and the password-reset worker: call inside a
+    /// Tokio runtime.
+    pub fn with_mailer(
+        store: Store,
+        auth: &AuthSettings,
+        mailer: Mailer,
+    ) -> Result<Self, ApiError> {
         Ok(Self {
+            sessions: Sessions::new(store.db.clone()),
+            password_resets: ResetQueue::start(store.clone(), mailer),
             audit: AuditLog::start(store.clone()),
             metrics: Arc::new(Metrics::new()),
             web: WebSettings::default(),

@@ -86,6 +86,8 @@ pub async fn run(args: SeedStore) -> Result<(), String> {
                             .map(Into::into)),
                         notes: Set(None),
                         version: Set(1),
+                        // Seeded history counts as written before the changes feed began.
+                        change_seq: Set(0),
                         created_at: Set(now),
                         updated_at: Set(now),
                     }

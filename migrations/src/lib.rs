@@ -5,6 +5,9 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_init;
 mod m20261201_000001_typed_columns;
+mod m20261201_100001_change_feed;
+mod m20261201_100002_questionnaires;
+mod m20261201_200001_sessions_and_resets;
 mod m20261201_400001_audit_events;
 
 pub struct Migrator;
@@ -15,6 +18,9 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_init::Migration),
             Box::new(m20261201_000001_typed_columns::Migration),
+            Box::new(m20261201_100001_change_feed::Migration),
+            Box::new(m20261201_100002_questionnaires::Migration),
+            Box::new(m20261201_200001_sessions_and_resets::Migration),
             Box::new(m20261201_400001_audit_events::Migration),
         ]
     }

@@ -213,7 +213,7 @@ pub(crate) async fn login(
         }
     };
     state.login_limiter.record_success(&email);
-    let session = sessions::start(&state.store, &state.tokens, &user).await?;
+    let session = sessions::start(&state, &user).await?;
     Ok(Json(session.into()))
 }
 
@@ -229,14 +229,15 @@ pub(crate) async fn refresh(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> ApiResult<Json<TokenPair>> {
-    let session = sessions::refresh(&state.store, &state.tokens, &req.refresh_token).await?;
+    let session = sessions::refresh(&state, &req.refresh_token).await?;
     Ok(Json(session.into()))
 }
 
 /// Log out
 ///
-/// Revokes the session of this refresh token (every token of its family). Answers 204 also for
-/// an unknown or spent token, so logging out twice is harmless.
+/// Ends the session of this refresh token: its refresh tokens and its access tokens stop
+/// working at once (the account's other sessions stay). Answers 204 also for an unknown or
+/// spent token, so logging out twice is harmless.
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", operation_id = "logout",
     request_body = RefreshRequest,
     responses((status = 204, description = "Logged out")))]
@@ -244,7 +245,7 @@ pub(crate) async fn logout(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> ApiResult<StatusCode> {
-    sessions::end(&state.store, &req.refresh_token).await?;
+    sessions::end(&state, &req.refresh_token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

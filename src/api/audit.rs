@@ -69,8 +69,10 @@ pub struct AuditEvent {
     pub request_id: String,
 }
 
-impl AuditEvent {
-    fn from_row(row: AuditRow) -> ApiResult<Self> {
+impl TryFrom<AuditRow> for AuditEvent {
+    type Error = ApiError;
+
+    fn try_from(row: AuditRow) -> ApiResult<Self> {
         let bad = |what: &str| ApiError::internal(format!("audit row {}: bad {what}", row.id));
         Ok(Self {
             actor_role: Role::ALL
@@ -168,7 +170,7 @@ async fn page_of(state: &AppState, filter: AuditFilter, limit: u64) -> ApiResult
     let (rows, next_cursor) = paginate(rows, limit, |r| r.id.to_string(), |r| r);
     let items = rows
         .into_iter()
-        .map(AuditEvent::from_row)
+        .map(AuditEvent::try_from)
         .collect::<ApiResult<_>>()?;
     Ok(AuditEventList { items, next_cursor })
 }

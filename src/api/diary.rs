@@ -14,12 +14,12 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiQuery, DiaryDayPath, PatientPath};
 use super::pagination::{paginate, PageParams};
-use super::validate::integral;
+use super::validate::{integral, integral_option};
 use super::PreconditionFailed;
 use crate::auth::{require_patient_access, Access, AuthUser};
-use crate::domain::entry::parse_batch;
+use crate::domain::sync::parse_versioned_batch;
 use crate::domain::{self, AcuteMedication, Disability, EntryDraft, HeadacheFeatures, Problems};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::service::diary as diary_service;
 use crate::service::today_in;
 use crate::state::AppState;
@@ -78,6 +78,11 @@ pub struct DatedDiaryEntryInput {
     #[serde(default)]
     #[schema(value_type = Option<String>, max_length = 2000)]
     pub notes: Option<String>,
+    /// Save only if the day is at this version now (0: only if the day has no entry); omit to
+    /// save unconditionally. Any mismatch in the batch is 412 with `conflicts`, nothing saved.
+    #[serde(default, deserialize_with = "integral_option")]
+    #[schema(value_type = Option<i32>, minimum = 0, nullable = false)]
+    pub if_version: Option<i64>,
 }
 
 impl From<DiaryEntryInput> for EntryDraft {
@@ -94,7 +99,7 @@ impl From<DiaryEntryInput> for EntryDraft {
 }
 
 impl DatedDiaryEntryInput {
-    fn split(self) -> (NaiveDate, EntryDraft) {
+    fn split(self) -> (NaiveDate, EntryDraft, Option<i64>) {
         (
             self.date,
             EntryDraft {
@@ -105,6 +110,7 @@ impl DatedDiaryEntryInput {
                 disability: self.disability,
                 notes: self.notes,
             },
+            self.if_version,
         )
     }
 }
@@ -368,12 +374,15 @@ pub(crate) async fn delete_diary_entry(
 /// Save many diary days
 ///
 /// Patient only. Upserts up to 400 entries with distinct dates in one transaction: either every
-/// entry is saved or, when any is invalid (422 naming `entries[i].field`), none is.
+/// entry is saved or, when any is invalid (422 naming `entries[i].field`), none is. An entry
+/// with `if_version` is saved only over that version (0: only where the day has no entry); any
+/// mismatch answers 412 listing every conflicting day in `conflicts`, and nothing is saved.
 #[utoipa::path(post, path = "/v1/patients/{patient_id}/diary/batch", tag = "diary", operation_id = "batchUpsertDiaryEntries",
     security(("bearer" = [])),
     params(PatientPath),
     request_body = DiaryBatchRequest,
-    responses((status = 200, description = "All entries saved", body = DiaryBatchResult)))]
+    responses((status = 200, description = "All entries saved", body = DiaryBatchResult),
+        (status = 412, description = "Some `if_version` did not hold; `conflicts` lists each day with its current version. Nothing was saved.", body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn batch_upsert_diary(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -387,8 +396,8 @@ pub(crate) async fn batch_upsert_diary(
         .into_iter()
         .map(DatedDiaryEntryInput::split)
         .collect();
-    let entries = parse_batch(days, today_in(patient.timezone))?;
-    let saved = diary_service::save_all(&state.store, patient_id, &entries).await?;
+    let days = parse_versioned_batch(days, today_in(patient.timezone))?;
+    let saved = diary_service::save_all(&state.store, patient_id, &days).await?;
     let items = saved.into_iter().map(DiaryEntry::from).collect();
     Ok(Json(DiaryBatchResult { items }))
 }

@@ -207,6 +207,18 @@ pub struct TreatmentPath {
 }
 path_extractor!(TreatmentPath);
 
+/// `{patient_id}/questionnaires/{response_id}`.
+#[derive(Debug, Clone, Copy, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct QuestionnairePath {
+    /// The patient
+    #[param(value_type = Uuid)]
+    pub patient_id: PatientId,
+    /// The questionnaire response
+    pub response_id: uuid::Uuid,
+}
+path_extractor!(QuestionnairePath);
+
 /// `{patient_id}/diary/{date}`. The date stays text here: one that does not parse is a 422
 /// naming `date` ([`DiaryDayPath::day`]), not a 400.
 #[derive(Debug, Clone, Deserialize, IntoParams)]

@@ -5,12 +5,16 @@
 pub mod accounts;
 pub mod audit;
 pub mod care_team;
+pub mod changes;
+pub mod data_rights;
 pub mod diary;
 pub mod extract;
 pub mod health;
 pub mod outcomes;
 pub mod pagination;
+pub mod password;
 pub mod patients;
+pub mod questionnaires;
 mod strict_json;
 pub mod treatments;
 pub mod validate;
@@ -48,6 +52,8 @@ use crate::error::{FieldError, Problem, PROBLEM_JSON};
         (name = "patients", description = "Patient profiles"),
         (name = "diary", description = "The daily headache diary"),
         (name = "treatments", description = "Treatment events"),
+        (name = "sync", description = "The patient app's changes feed (README, Sync protocol)"),
+        (name = "questionnaires", description = "MIDAS and HIT-6 questionnaires, scored"),
         (name = "outcomes", description = "Before/after summaries, calendars and cohorts (docs/clinical-rules.md)"),
         (name = "audit", description = "Who read or changed a patient's data"),
         (name = "health", description = "Liveness and readiness"),

@@ -14,6 +14,7 @@ use super::extract::{ApiQuery, PatientPath, TreatmentPath};
 use super::treatments::Treatment;
 use crate::audit::AuditScope;
 use crate::auth::{require_patient_access, Access, AuthUser, Role};
+use crate::domain::questionnaire::QuestionnairesAround;
 use crate::domain::range::add_days;
 use crate::domain::{
     DateRange, DayClass, OutcomeChange, Period, Problems, TimeZone, TreatmentKind, WindowStats,
@@ -111,6 +112,9 @@ pub struct TreatmentSummary {
     /// Other treatments of this patient whose treatment day lies in T−N … T+N. They do not change
     /// the numbers; show a warning, since their effect mixes with this one's.
     pub overlapping_treatments: Vec<Uuid>,
+    /// Per instrument, the latest questionnaire completed in T−90 … T−1 (`before`) and the first
+    /// completed in T+1 … T+90 (`after`).
+    pub questionnaires: QuestionnairesAround,
 }
 
 /// Statistics of a range and of its periods.
@@ -296,6 +300,7 @@ impl TreatmentSummary {
             pain_responder: o.pain_responder,
             sufficient_data: o.sufficient_data,
             overlapping_treatments: c.overlapping,
+            questionnaires: c.questionnaires,
         }
     }
 }

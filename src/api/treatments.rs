@@ -287,7 +287,7 @@ pub(crate) async fn update_treatment(
         .ok_or_else(not_found)?;
     let merged = patch.applied_to(current.event.into_fields());
     let event = TreatmentEvent::parse(merged, Utc::now())?;
-    let stored = treatments::update(&*txn, treatment_id, &event).await?;
+    let stored = treatments::update(&*txn, patient_id, treatment_id, &event).await?;
     txn.commit().await?;
     Ok(Json(Treatment::new(stored, patient.timezone)))
 }

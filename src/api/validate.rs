@@ -30,6 +30,19 @@ where
     }
 }
 
+/// An integer read with [`integral`], for lists and options of integers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Integer(#[serde(deserialize_with = "integral")] pub i64);
+
+/// [`integral`] for an optional member (absent or `null`: `None`).
+pub fn integral_option<'de, D>(de: D) -> Result<Option<i64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    <Option<Integer> as serde::Deserialize>::deserialize(de).map(|o| o.map(|i| i.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

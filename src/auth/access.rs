@@ -49,7 +49,7 @@ pub async fn require_patient_access(
             }
             if access == Access::PatientOnly {
                 return Err(ApiError::Forbidden(
-                    "Only the patient writes their diary.".into(),
+                    "Only the patient themselves may do this.".into(),
                 ));
             }
         }

@@ -1,4 +1,4 @@
-//! The [`AuthUser`] extractor: a verified bearer token, or a 401.
+//! The [`AuthUser`] extractor: a verified bearer token of a live session, or a 401.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -60,10 +60,8 @@ impl FromRequestParts<AppState> for AuthUser {
             .tokens
             .verify_access(token)
             .ok_or_else(|| ApiError::Unauthorized("Invalid or expired token.".into()))?;
-        let caller = Self {
-            id: UserId(claims.sub),
-            role: claims.role,
-        };
+        // The session must still be live and the account still hold the token's role.
+        let caller = state.sessions.authorize(&claims).await?;
         if let Some(scope) = parts.extensions.get::<crate::audit::AuditScope>() {
             scope.set_actor(caller);
         }

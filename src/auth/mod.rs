@@ -5,6 +5,8 @@ pub mod access;
 pub mod extract;
 pub mod password;
 pub mod rate_limit;
+pub mod reset_code;
+pub mod sessions;
 pub mod tokens;
 
 /// Roles are a domain notion (who may do what); re-exported here where authorization uses them.

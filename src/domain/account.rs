@@ -57,11 +57,26 @@ pub fn normalize_email(raw: &str, problems: &mut Problems) -> String {
 
 /// NIST SP 800-63B: 8–256 characters, no composition rules.
 pub fn check_password(password: &str, problems: &mut Problems) {
+    check_password_as(password, "password", problems);
+}
+
+/// [`check_password`] for a field of another name (`new_password`).
+pub fn check_password_as(password: &str, field: &str, problems: &mut Problems) {
     let n = password.chars().count();
     problems.check(
         (MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&n),
-        "password",
+        field,
         format!("must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"),
+    );
+}
+
+/// A password given only to be checked against the stored one (current password,
+/// confirmation of a deletion): no rule but the upper bound on what is hashed.
+pub fn check_password_length(password: &str, field: &str, problems: &mut Problems) {
+    problems.check(
+        password.chars().count() <= MAX_PASSWORD_CHARS,
+        field,
+        format!("must be at most {MAX_PASSWORD_CHARS} characters"),
     );
 }
 

@@ -1,8 +1,10 @@
 //! Saving diary days: each write in its own transaction, a batch all-or-nothing.
 
+use crate::domain::sync::VersionedEntry;
 use crate::domain::{DiaryEntry, PatientId};
 use crate::error::{ApiError, ApiResult};
 use crate::store::diary::{self, Precondition, StoredEntry, Upserted, WriteError};
+use crate::store::diary_batch::{self, BatchError};
 use crate::store::Store;
 
 fn write_error(err: WriteError) -> ApiError {
@@ -29,20 +31,20 @@ pub async fn save(
     Ok(saved)
 }
 
-/// Saves every entry in one transaction, in order: all or none.
+/// Saves every entry in one transaction, in order: all or none. Any `if_version` that does not
+/// hold is a 412 listing every conflicting day, and nothing is saved.
 pub async fn save_all(
     store: &Store,
     patient: PatientId,
-    entries: &[DiaryEntry],
+    days: &[VersionedEntry],
 ) -> ApiResult<Vec<StoredEntry>> {
     let txn = store.begin_write().await?;
-    let mut saved = Vec::with_capacity(entries.len());
-    for entry in entries {
-        let (stored, _) = diary::upsert(&*txn, patient, entry, Precondition::None)
-            .await
-            .map_err(write_error)?;
-        saved.push(stored);
-    }
+    let saved = diary_batch::save(&*txn, patient, days)
+        .await
+        .map_err(|e| match e {
+            BatchError::Conflicts(conflicts) => ApiError::VersionConflicts(conflicts),
+            BatchError::Db(e) => e.into(),
+        })?;
     txn.commit().await?;
     Ok(saved)
 }

@@ -8,9 +8,13 @@
 pub mod accounts;
 pub mod care_team;
 pub mod diary;
+pub mod erasure;
+pub mod export;
 pub mod outcomes;
+pub mod password_reset;
 pub mod patients;
 pub mod sessions;
+pub mod sync;
 
 use chrono::{NaiveDate, Utc};
 

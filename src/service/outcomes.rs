@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use uuid::Uuid;
 
+use crate::domain::questionnaire::{around_treatment, QuestionnairesAround, AROUND_TREATMENT_DAYS};
 use crate::domain::range::add_days;
 use crate::domain::{
     day_classes, overlapping_treatments, pool_outcomes, split_periods, treatment_day,
@@ -15,7 +16,7 @@ use crate::domain::{
 use crate::error::{ApiError, ApiResult};
 use crate::store::treatments::StoredTreatment;
 use crate::store::users::Account;
-use crate::store::{care, diary, treatments, Store};
+use crate::store::{care, diary, questionnaires, treatments, Store};
 
 /// The instants that can fall on patient-local dates `range` in any time zone (UTC−12…+14).
 pub fn instants_around(range: DateRange) -> (DateTime<Utc>, DateTime<Utc>) {
@@ -80,6 +81,8 @@ pub struct TreatmentComparison {
     pub outcome: TreatmentOutcome,
     /// Other treatments of the patient whose treatment day lies in T−N … T+N.
     pub overlapping: Vec<Uuid>,
+    /// Per instrument, the latest questionnaire in T−90 … T−1 and the first in T+1 … T+90.
+    pub questionnaires: QuestionnairesAround,
 }
 
 /// Compares baseline and follow-up windows of `N = window_days` around treatment `id` of
@@ -111,10 +114,19 @@ pub async fn treatment_summary(
             .filter(|(t, _)| t.id != id)
             .map(|(t, day)| (t.id.0, *day)),
     );
+    let reach = AROUND_TREATMENT_DAYS;
+    let responses = questionnaires::completed_between(
+        db,
+        patient_id,
+        add_days(day, -reach),
+        add_days(day, reach),
+    )
+    .await?;
     Ok(TreatmentComparison {
         outcome: treatment_outcome(&windows, &days),
         treatment,
         overlapping,
+        questionnaires: around_treatment(&responses, day),
     })
 }
 

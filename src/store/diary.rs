@@ -117,6 +117,8 @@ pub enum Precondition {
     Exists,
     /// `If-Match: "N"`: the entry must be at version N.
     Version(i32),
+    /// A batch entry's `if_version: 0`: the day must have no entry.
+    Absent,
 }
 
 impl Precondition {
@@ -126,6 +128,7 @@ impl Precondition {
             (Self::Exists, found) => found.is_some(),
             (Self::Version(v), Some(row)) => row.version == v,
             (Self::Version(_), None) => false,
+            (Self::Absent, found) => found.is_none(),
         }
     }
 }
@@ -177,6 +180,8 @@ async fn get_for_update(
 
 /// Inserts or replaces the entry of one day; call inside a write transaction.
 ///
+/// Takes the patient's next change number first (which also makes the patient's writers take
+/// turns on PostgreSQL, see `store::changes`); a written day carries it and loses any tombstone.
 /// Safe under concurrent writers on PostgreSQL too (SQLite serializes writers anyway): the insert
 /// is `ON CONFLICT DO NOTHING` (a lost race becomes a replace), and the update only applies to the
 /// version that was read (a lost race under `If-Match` becomes 412, otherwise it retries).
@@ -186,12 +191,26 @@ pub async fn upsert(
     entry: &DiaryEntry,
     precondition: Precondition,
 ) -> Result<(StoredEntry, Upserted), WriteError> {
+    let change_seq = super::changes::next(db, patient_id).await?;
+    upsert_numbered(db, patient_id, entry, precondition, change_seq).await
+}
+
+/// [`upsert`] with a change number the caller took already in this transaction (a batch takes
+/// one range for all its days: [`super::changes::reserve`]).
+pub async fn upsert_numbered(
+    db: &impl ConnectionTrait,
+    patient_id: PatientId,
+    entry: &DiaryEntry,
+    precondition: Precondition,
+    change_seq: i64,
+) -> Result<(StoredEntry, Upserted), WriteError> {
     let (row, outcome) = upsert_row(
         db,
         patient_id.0,
         entry.date(),
         DiaryContent::encode(entry)?,
         precondition,
+        change_seq,
     )
     .await?;
     Ok((decode(row)?, outcome))
@@ -203,6 +222,7 @@ async fn upsert_row(
     date: NaiveDate,
     content: DiaryContent,
     precondition: Precondition,
+    change_seq: i64,
 ) -> Result<(DiaryRow, Upserted), WriteError> {
     let mut current = get_for_update(db, patient_id, date).await?;
     if !precondition.holds(current.as_ref()) {
@@ -226,6 +246,7 @@ async fn upsert_row(
                     disability: None,
                     notes: None,
                     version: 1,
+                    change_seq,
                     created_at: now,
                     updated_at: now,
                 });
@@ -237,7 +258,11 @@ async fn upsert_row(
                     .exec_without_returning(db)
                     .await?;
                 if matches!(inserted, TryInsertResult::Inserted(n) if n > 0) {
+                    super::changes::unbury_day(db, PatientId(patient_id), date).await?;
                     return Ok((row, Upserted::Created));
+                }
+                if precondition != Precondition::None {
+                    return Err(WriteError::PreconditionFailed);
                 }
                 // Another request created the day first; replace it (no precondition was
                 // given, or it would have failed above).
@@ -250,6 +275,7 @@ async fn upsert_row(
         }
         let updated = content.written_over(DiaryRow {
             version: row.version + 1,
+            change_seq,
             updated_at: now,
             ..row.clone()
         });
@@ -262,6 +288,7 @@ async fn upsert_row(
             disability: Set(updated.disability),
             notes: Set(updated.notes.clone()),
             version: Set(updated.version),
+            change_seq: Set(updated.change_seq),
             updated_at: Set(updated.updated_at),
             ..Default::default()
         };
@@ -284,19 +311,18 @@ async fn upsert_row(
     )))
 }
 
-/// Deletes the entry of one day; `Ok(false)` when there was none.
+/// Deletes the entry of one day and leaves a tombstone for the changes feed; `Ok(false)` when
+/// there was none (whatever the precondition: a day that does not exist is not found).
 pub async fn delete(
     db: &impl ConnectionTrait,
     patient_id: PatientId,
     date: NaiveDate,
     precondition: Precondition,
 ) -> Result<bool, WriteError> {
+    let change_seq = super::changes::next(db, patient_id).await?;
     let current = get_for_update(db, patient_id.0, date).await?;
     let Some(row) = current else {
-        return match precondition {
-            Precondition::None => Ok(false),
-            _ => Err(WriteError::PreconditionFailed),
-        };
+        return Ok(false);
     };
     if !precondition.holds(Some(&row)) {
         return Err(WriteError::PreconditionFailed);
@@ -308,9 +334,40 @@ pub async fn delete(
         .exec(db)
         .await?;
     match (result.rows_affected, precondition) {
-        (1, _) | (_, Precondition::None) => Ok(true),
+        (1, _) => {
+            super::changes::bury_day(db, patient_id, date, change_seq).await?;
+            Ok(true)
+        }
+        (_, Precondition::None) => Ok(true),
         _ => Err(WriteError::PreconditionFailed),
     }
+}
+
+/// The stored version of each of `dates` that has an entry (one query per 500 dates).
+pub async fn versions(
+    db: &impl ConnectionTrait,
+    patient_id: PatientId,
+    dates: &[NaiveDate],
+) -> Result<std::collections::HashMap<NaiveDate, i32>, sea_orm::DbErr> {
+    #[derive(Debug, FromQueryResult)]
+    struct Version {
+        entry_date: NaiveDate,
+        version: i32,
+    }
+    let mut out = std::collections::HashMap::new();
+    for chunk in dates.chunks(500) {
+        let rows = diary_entry::Entity::find()
+            .select_only()
+            .column(diary_entry::Column::EntryDate)
+            .column(diary_entry::Column::Version)
+            .filter(diary_entry::Column::PatientId.eq(patient_id.0))
+            .filter(diary_entry::Column::EntryDate.is_in(chunk.iter().copied()))
+            .into_model::<Version>()
+            .all(db)
+            .await?;
+        out.extend(rows.into_iter().map(|r| (r.entry_date, r.version)));
+    }
+    Ok(out)
 }
 
 /// Entries in `from..=to` ordered by date, after the date `after` (keyset pagination).

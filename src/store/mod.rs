@@ -8,8 +8,14 @@
 pub mod audit;
 pub mod backup;
 pub mod care;
+pub mod changes;
 pub mod diary;
+pub mod diary_batch;
 pub mod entities;
+pub mod erasure;
+pub mod password_resets;
+pub mod questionnaires;
+pub mod sessions;
 pub mod tokens;
 pub mod treatments;
 pub mod users;

@@ -75,17 +75,20 @@ fn with_content(
     Ok(active)
 }
 
+/// Records a treatment as the patient's next change (see `store::changes`).
 pub async fn insert(
     db: &impl ConnectionTrait,
     patient_id: PatientId,
     recorded_by: UserId,
     event: &TreatmentEvent,
 ) -> Result<StoredTreatment, sea_orm::DbErr> {
+    let change_seq = super::changes::next(db, patient_id).await?;
     let now = super::now();
     let active = treatment::ActiveModel {
         id: Set(Uuid::now_v7()),
         patient_id: Set(patient_id.0),
         recorded_by: Set(recorded_by.0),
+        change_seq: Set(change_seq),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -106,31 +109,41 @@ pub async fn get(
         .transpose()
 }
 
-/// Replaces the content of treatment `id` (of `patient_id`) with `event`.
+/// Replaces the content of treatment `id` (of `patient_id`) with `event`, as the patient's next
+/// change.
 pub async fn update(
     db: &impl ConnectionTrait,
+    patient_id: PatientId,
     id: TreatmentId,
     event: &TreatmentEvent,
 ) -> Result<StoredTreatment, sea_orm::DbErr> {
+    let change_seq = super::changes::next(db, patient_id).await?;
     let active = treatment::ActiveModel {
         id: sea_orm::ActiveValue::Unchanged(id.0),
+        change_seq: Set(change_seq),
         updated_at: Set(super::now()),
         ..Default::default()
     };
     decode(with_content(active, event)?.update(db).await?)
 }
 
+/// Deletes a treatment and leaves a tombstone for the changes feed; `Ok(false)` when there was none.
 pub async fn delete(
     db: &impl ConnectionTrait,
     patient_id: PatientId,
     id: TreatmentId,
 ) -> Result<bool, sea_orm::DbErr> {
+    let change_seq = super::changes::next(db, patient_id).await?;
     let result = treatment::Entity::delete_many()
         .filter(treatment::Column::Id.eq(id.0))
         .filter(treatment::Column::PatientId.eq(patient_id.0))
         .exec(db)
         .await?;
-    Ok(result.rows_affected == 1)
+    if result.rows_affected != 1 {
+        return Ok(false);
+    }
+    super::changes::bury_treatment(db, patient_id, id, change_seq).await?;
+    Ok(true)
 }
 
 /// A patient's treatments by start time (then id), after the cursor `(started_at, id)`.

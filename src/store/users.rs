@@ -76,6 +76,7 @@ pub async fn create(db: &impl ConnectionTrait, new: NewUser) -> Result<Account, 
         timezone: Set(new.timezone.name().to_owned()),
         created_at: Set(now),
         updated_at: Set(now),
+        deleted_at: Set(None),
     };
     let row = row.insert(db).await.map_err(|e| {
         if is_unique_violation(&e) {
@@ -129,4 +130,47 @@ pub async fn update_profile(
         row.timezone = Set(tz.name().to_owned());
     }
     decode(row.update(db).await?)
+}
+
+/// A live (not deleted) account by email.
+pub async fn find_live_by_email(
+    db: &impl ConnectionTrait,
+    email: &str,
+) -> Result<Option<Account>, sea_orm::DbErr> {
+    user::Entity::find()
+        .filter(user::Column::Email.eq(email))
+        .filter(user::Column::DeletedAt.is_null())
+        .one(db)
+        .await?
+        .map(decode)
+        .transpose()
+}
+
+/// A live (not deleted) account by id.
+pub async fn find_live_by_id(
+    db: &impl ConnectionTrait,
+    id: UserId,
+) -> Result<Option<Account>, sea_orm::DbErr> {
+    user::Entity::find_by_id(id.0)
+        .filter(user::Column::DeletedAt.is_null())
+        .one(db)
+        .await?
+        .map(decode)
+        .transpose()
+}
+
+/// Replaces the password hash.
+pub async fn set_password_hash(
+    db: &impl ConnectionTrait,
+    id: UserId,
+    password_hash: String,
+) -> Result<(), sea_orm::DbErr> {
+    use sea_orm::sea_query::Expr;
+    user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, Expr::value(password_hash))
+        .col_expr(user::Column::UpdatedAt, Expr::value(super::now()))
+        .filter(user::Column::Id.eq(id.0))
+        .exec(db)
+        .await?;
+    Ok(())
 }

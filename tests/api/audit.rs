@@ -5,7 +5,7 @@ use chrono::Utc;
 use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
 
-use crate::common::{calm_day, Actor, TestApp};
+use crate::common::{calm_day, Actor, TestApp, PASSWORD};
 
 fn access_log(patient: &Actor) -> String {
     format!("/v1/patients/{}/access-log", patient.id)
@@ -375,20 +375,15 @@ async fn the_trail_survives_the_patients_deletion_with_ids_only() {
         .get(&format!("/v1/patients/{}/diary", ana.id), &kim.token)
         .await;
     assert_eq!(r.status, 200);
-    app.state.audit.flush().await;
-
-    // The account deletion route is another change; deleting the row is what it comes down to.
-    let db = &app.state.store.db;
-    db.execute_raw(sea_orm::Statement::from_sql_and_values(
-        app.state.store.backend(),
-        match app.is_postgres() {
-            true => "DELETE FROM users WHERE id = $1",
-            false => "DELETE FROM users WHERE id = ?",
-        },
-        [ana.id.into()],
-    ))
-    .await
-    .expect("nothing in the trail blocks the deletion");
+    let deleted = app
+        .call(
+            "POST",
+            "/v1/me/delete",
+            Some(&ana.token),
+            Some(json!({"password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
 
     let trail = app
         .get(
@@ -448,4 +443,21 @@ async fn hold_every_connection(app: &TestApp) -> Vec<Box<dyn std::any::Any>> {
         }
     }
     held
+}
+
+#[tokio::test]
+async fn the_patients_export_carries_the_access_log() {
+    let app = TestApp::new().await;
+    let ana = app.patient("ana@example.org", "UTC").await;
+    let kim = app.linked_clinician("kim@clinic.org", &ana).await;
+    let r = app
+        .get(&format!("/v1/patients/{}/treatments", ana.id), &kim.token)
+        .await;
+    assert_eq!(r.status, 200);
+    let export = app.get("/v1/me/export", &ana.token).await;
+    assert_eq!(export.status, 200, "{}", export.body);
+    let log = export.body["access_log"].as_array().expect("access_log");
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log[0]["actor_id"], kim.id.to_string());
+    assert_eq!(log[0]["resource"], "/v1/patients/{patient_id}/treatments");
 }

@@ -2,12 +2,12 @@
 
 use base64::Engine;
 use chrono::Utc;
-use migraine_diary::auth::tokens::{Claims, TokenKeys, ISSUER};
+use migraine_diary::auth::tokens::{Claims, TokenKeys, AUDIENCE, ISSUER};
 use migraine_diary::auth::Role;
 use migraine_diary::config::AuthSettings;
 use serde_json::{json, Value};
 
-use crate::common::{calm_day, Actor, TestApp, SECRET};
+use crate::common::{calm_day, Actor, TestApp, PASSWORD, SECRET};
 
 struct Route {
     method: String,
@@ -100,6 +100,25 @@ fn patient_cases() -> Vec<Case> {
             case("GET", "/v1/patients/{patient_id}/days", None),
             "?from=2026-02-01&to=2026-02-28",
         ),
+        case("GET", "/v1/patients/{patient_id}/changes", None),
+        case("GET", "/v1/patients/{patient_id}/questionnaires", None),
+        only(case(
+            "POST",
+            "/v1/patients/{patient_id}/questionnaires",
+            Some(
+                json!({"instrument": "hit6", "completed_on": "2026-02-02", "answers": [1, 1, 1, 1, 1, 1]}),
+            ),
+        )),
+        case(
+            "GET",
+            "/v1/patients/{patient_id}/questionnaires/{response_id}",
+            None,
+        ),
+        only(case(
+            "DELETE",
+            "/v1/patients/{patient_id}/questionnaires/{response_id}",
+            None,
+        )),
         only(case("GET", "/v1/patients/{patient_id}/access-log", None)),
     ]
 }
@@ -125,6 +144,7 @@ struct World {
     stranger: Actor,
     admin: Actor,
     treatment_id: String,
+    questionnaire_id: String,
 }
 
 async fn world() -> World {
@@ -150,6 +170,15 @@ async fn world() -> World {
         )
         .await;
     let treatment_id = t.body["id"].as_str().unwrap().to_owned();
+    let q = app
+        .call(
+            "POST",
+            &format!("/v1/patients/{}/questionnaires", ana.id),
+            Some(&ana.token),
+            Some(json!({"instrument": "midas", "completed_on": "2026-02-01", "answers": [0, 0, 0, 0, 0]})),
+        )
+        .await;
+    let questionnaire_id = q.body["id"].as_str().unwrap().to_owned();
     World {
         app,
         ana,
@@ -158,6 +187,7 @@ async fn world() -> World {
         stranger,
         admin,
         treatment_id,
+        questionnaire_id,
     }
 }
 
@@ -178,6 +208,7 @@ fn patient_routes(w: &World) -> Vec<Route> {
             let path = template
                 .replace("{patient_id}", &w.ana.id.to_string())
                 .replace("{treatment_id}", &w.treatment_id)
+                .replace("{response_id}", &w.questionnaire_id)
                 .replace("{date}", "2026-02-02");
             Route {
                 method,
@@ -216,6 +247,19 @@ async fn assert_untouched(w: &World) {
         .await;
     assert_eq!(t.status, 200);
     assert_eq!(t.body["notes"], Value::Null);
+    let q = w
+        .app
+        .get(
+            &format!("/v1/patients/{}/questionnaires", w.ana.id),
+            &w.ana.token,
+        )
+        .await;
+    assert_eq!(
+        q.body["items"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        q.body
+    );
     w.app
         .get(
             &format!("/v1/patients/{}/diary/2026-02-03", w.ana.id),
@@ -232,15 +276,18 @@ fn bad_tokens(w: &World) -> Vec<(&'static str, String)> {
         .sign(&Claims {
             sub: w.ana.id,
             role: Role::Patient,
+            sid: uuid::Uuid::now_v7(),
             iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
             iat: now - 7200,
+            nbf: now - 7200,
             exp: now - 3600,
         })
         .unwrap();
     let other_key = TokenKeys::new(&AuthSettings::with_secret(
         b"another-secret-another-secret-0123".to_vec(),
     ))
-    .issue_access(w.ana.id, Role::Patient)
+    .issue_access(w.ana.id, Role::Patient, uuid::Uuid::now_v7())
     .unwrap();
     // Same signature, payload changed to claim another patient.
     let parts: Vec<&str> = w.ana.token.split('.').collect();
@@ -355,12 +402,35 @@ fn role_cases(w: &World) -> Vec<(&'static str, &'static str, Option<Value>, Vec<
             Some(json!({"email": "x@clinic.org", "password": "long enough pw", "role": "admin"})),
             vec![&w.ana, &w.linked],
         ),
+        ("GET", "/v1/me/export", None, vec![&w.linked, &w.admin]),
+        (
+            "POST",
+            "/v1/me/delete",
+            Some(json!({"password": PASSWORD})),
+            vec![&w.linked, &w.admin],
+        ),
+        (
+            "POST",
+            "/v1/admin/users/{user_id}/password-reset",
+            None,
+            vec![&w.ana, &w.linked],
+        ),
+        (
+            "DELETE",
+            "/v1/admin/users/{user_id}",
+            None,
+            vec![&w.ana, &w.linked],
+        ),
         ("GET", "/v1/admin/audit", None, vec![&w.ana, &w.linked]),
     ]
 }
 
 /// The caller's own account: any valid token, no role.
-const OWN_ACCOUNT: &[(&str, &str)] = &[("GET", "/v1/me"), ("PATCH", "/v1/me")];
+const OWN_ACCOUNT: &[(&str, &str)] = &[
+    ("GET", "/v1/me"),
+    ("PATCH", "/v1/me"),
+    ("POST", "/v1/me/password"),
+];
 
 /// Operations without a token (tested in accounts.rs and server.rs).
 const PUBLIC: &[(&str, &str)] = &[
@@ -368,6 +438,8 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/v1/auth/login"),
     ("POST", "/v1/auth/refresh"),
     ("POST", "/v1/auth/logout"),
+    ("POST", "/v1/auth/password-reset"),
+    ("POST", "/v1/auth/password-reset/confirm"),
     ("GET", "/health/live"),
     ("GET", "/health/ready"),
 ];
@@ -406,7 +478,9 @@ async fn role_routes_refuse_the_wrong_role() {
     let w = world().await;
     let cases = role_cases(&w);
     for (method, template, body, forbidden) in cases {
-        let path = template.replace("{clinician_id}", &w.linked.id.to_string());
+        let path = template
+            .replace("{clinician_id}", &w.linked.id.to_string())
+            .replace("{user_id}", &w.linked.id.to_string());
         let path = match method {
             "GET" if path == "/v1/cohort/summary" => format!("{path}?kind=iv_ketamine"),
             _ => path,

@@ -2,15 +2,13 @@
 //! typed-columns migration, and afterwards refuses values that no domain type can hold.
 
 use chrono::NaiveDate;
-use migraine_diary::domain::{
-    DiaryEntry, Disability, EntryDraft, HeadacheFeatures, PatientId, Role, TimeZone,
-    TreatmentDraft, TreatmentEvent, TreatmentKind,
-};
-use migraine_diary::store::diary::{self, Precondition};
+use migraine_diary::domain::{Disability, HeadacheFeatures, PatientId, Role, TreatmentKind};
+use migraine_diary::store::diary;
 use migraine_diary::store::treatments;
-use migraine_diary::store::users::{self, NewUser};
+use migraine_diary::store::users;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
+use uuid::Uuid;
 
 use crate::common::{fresh_database, FreshDatabase};
 
@@ -24,52 +22,89 @@ struct OldRows {
 
 /// A patient with one diary day and one treatment, written under the first schema.
 async fn write_old_rows(db: &DatabaseConnection) -> OldRows {
-    let patient = users::create(
-        db,
-        NewUser {
-            email: "old@example.org".into(),
-            password_hash: "not-a-real-hash".into(),
-            role: Role::Patient,
-            display_name: None,
-            timezone: TimeZone::parse("Europe/Berlin").unwrap(),
-        },
-    )
+    // In SQL: today's `users` entity has columns the first schema lacks.
+    let patient = PatientId(uuid::Uuid::now_v7());
+    let now = chrono::Utc::now();
+    db.execute_raw(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "INSERT INTO users (id, email, password_hash, role, display_name, timezone, created_at, updated_at) \
+         VALUES ($1, 'old@example.org', 'not-a-real-hash', 'patient', NULL, 'Europe/Berlin', $2, $3)",
+        [patient.0.into(), now.into(), now.into()],
+    ))
     .await
     .unwrap();
-    let patient = PatientId(patient.id.0);
     let date = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
-    let entry = DiaryEntry::parse_stored(
-        date,
-        EntryDraft {
-            peak_pain: 6,
-            headache_hours: Some(5.0),
-            features: HeadacheFeatures {
-                nausea: true,
-                ..HeadacheFeatures::default()
-            },
-            acute_medications: vec![],
-            disability: Some(Disability::Moderate),
-            notes: None,
-        },
+    // Raw SQL in the first schema's columns: today's store writes columns (and the change
+    // counter) that later migrations add.
+    let now = chrono::Utc::now();
+    let nausea = i32::from(
+        HeadacheFeatures {
+            nausea: true,
+            ..HeadacheFeatures::default()
+        }
+        .to_bits(),
+    );
+    let p = patient.0;
+    insert(
+        db,
+        "diary_entries (id, patient_id, entry_date, peak_pain, headache_hours, feature_flags, \
+         medication_class_flags, acute_medications, disability, notes, version, created_at, \
+         updated_at)",
+        vec![
+            Uuid::now_v7().into(),
+            p.into(),
+            date.into(),
+            6i16.into(),
+            5.0f64.into(),
+            nausea.into(),
+            0i32.into(),
+            "[]".into(),
+            "moderate".into(),
+            Option::<String>::None.into(),
+            1i32.into(),
+            now.into(),
+            now.into(),
+        ],
     )
-    .unwrap();
-    diary::upsert(db, patient, &entry, Precondition::None)
-        .await
-        .unwrap();
-    let event = TreatmentEvent::from_stored(TreatmentDraft {
-        kind: TreatmentKind::IvKetamine,
-        name: "ketamine".into(),
-        started_at: "2026-03-01T08:00:00Z".parse().unwrap(),
-        ended_at: None,
-        dose: Some(35.0),
-        dose_unit: Some("mg".into()),
-        notes: None,
-        adverse_events: vec![],
-    });
-    treatments::insert(db, patient, patient.into(), &event)
-        .await
-        .unwrap();
+    .await;
+    let started: chrono::DateTime<chrono::Utc> = "2026-03-01T08:00:00Z".parse().unwrap();
+    insert(
+        db,
+        "treatments (id, patient_id, kind, name, started_at, ended_at, dose, dose_unit, notes, \
+         adverse_events, recorded_by, created_at, updated_at)",
+        vec![
+            Uuid::now_v7().into(),
+            p.into(),
+            "iv_ketamine".into(),
+            "ketamine".into(),
+            started.into(),
+            Option::<chrono::DateTime<chrono::Utc>>::None.into(),
+            35.0f64.into(),
+            "mg".into(),
+            Option::<String>::None.into(),
+            "[]".into(),
+            p.into(),
+            now.into(),
+            now.into(),
+        ],
+    )
+    .await;
     OldRows { patient, date }
+}
+
+/// `INSERT INTO <into> VALUES (<values>)` with the backend's placeholders.
+async fn insert(db: &DatabaseConnection, into: &str, values: Vec<sea_orm::Value>) {
+    let backend = db.get_database_backend();
+    let marks: Vec<String> = (1..=values.len())
+        .map(|i| match backend {
+            DbBackend::Postgres => format!("${i}"),
+            _ => "?".to_owned(),
+        })
+        .collect();
+    let sql = format!("INSERT INTO {into} VALUES ({})", marks.join(", "));
+    db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await
+        .unwrap();
 }
 
 async fn old_database() -> (DatabaseConnection, OldRows, FreshDatabase) {
@@ -144,7 +179,15 @@ async fn a_corrupt_row_is_an_error_not_a_headache_free_day() {
     db.execute_unprepared("UPDATE diary_entries SET peak_pain = 11")
         .await
         .unwrap();
-    assert!(diary::get(&db, old.patient, old.date).await.is_err());
+    // The column today's entity reads that the first schema lacks, so that the read below
+    // fails on the value, not on the schema.
+    db.execute_unprepared(
+        "ALTER TABLE diary_entries ADD COLUMN change_seq BIGINT NOT NULL DEFAULT 0",
+    )
+    .await
+    .unwrap();
+    let err = diary::get(&db, old.patient, old.date).await.unwrap_err();
+    assert!(err.to_string().contains("corrupt diary entry"), "{err}");
     assert!(diary::day_records(&db, old.patient, old.date, old.date)
         .await
         .is_err());

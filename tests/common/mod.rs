@@ -10,6 +10,7 @@ use http_body_util::BodyExt;
 use migraine_diary::auth::password::hash_blocking;
 use migraine_diary::config::{AuthSettings, DatabaseArgs};
 use migraine_diary::domain::TimeZone;
+use migraine_diary::mail::Mailer;
 use migraine_diary::store::users::{self, NewUser};
 use migraine_diary::store::Store;
 use migraine_diary::{app, AppState};
@@ -18,6 +19,8 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 use uuid::Uuid;
 
+pub mod smtp;
+
 pub const PASSWORD: &str = "correct horse battery";
 pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret-0123";
 
@@ -25,7 +28,8 @@ pub struct TestApp {
     pub router: Router,
     pub state: AppState,
     pub database_url: String,
-    _database: FreshDatabase,
+    /// The first instance owns the database (dropped with it); further instances share it.
+    _database: Option<FreshDatabase>,
 }
 
 #[derive(Debug)]
@@ -47,6 +51,15 @@ impl Resp {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// The body without `request_id`, which differs on every answer: for comparing problems.
+    pub fn without_request_id(&self) -> Value {
+        let mut body = self.body.clone();
+        if let Some(object) = body.as_object_mut() {
+            object.remove("request_id");
+        }
+        body
     }
 
     pub fn content_type(&self) -> &str {
@@ -167,18 +180,52 @@ fn replace_database(url: &str, name: &str) -> String {
 
 impl TestApp {
     pub async fn new() -> Self {
+        Self::with_mailer(Mailer::disabled()).await
+    }
+
+    /// An app that sends mail with `mailer`.
+    pub async fn with_mailer(mailer: Mailer) -> Self {
         let database = fresh_database().await;
-        let database_url = database.url.clone();
-        let store = Store::connect_and_migrate(&DatabaseArgs::for_url(database_url.clone()))
+        let mut app = Self::on_database_with(&database.url, mailer, |_| {}).await;
+        app._database = Some(database);
+        app
+    }
+
+    /// Another instance of the service on the same database (as behind a load balancer).
+    pub async fn second_instance(&self) -> Self {
+        self.instance_with(|_| {}).await
+    }
+
+    /// Another instance on the same database whose store `adjust` may change (e.g. to count
+    /// the queries it sends).
+    pub async fn instance_with(&self, adjust: impl FnOnce(&mut Store)) -> Self {
+        Self::on_database_with(&self.database_url, Mailer::disabled(), adjust).await
+    }
+
+    async fn on_database_with(
+        database_url: &str,
+        mailer: Mailer,
+        adjust: impl FnOnce(&mut Store),
+    ) -> Self {
+        let mut store = Store::connect_and_migrate(&DatabaseArgs::for_url(database_url))
             .await
             .expect("database");
+        adjust(&mut store);
         let state =
-            AppState::new(store, &AuthSettings::with_secret(SECRET.to_vec())).expect("state");
+            AppState::with_mailer(store, &AuthSettings::with_secret(SECRET.to_vec()), mailer)
+                .expect("state");
+        // Tests measure the steady state: the session cache trusted (listener subscribed).
+        assert!(
+            state
+                .sessions
+                .ready(std::time::Duration::from_secs(30))
+                .await
+        );
         Self {
             router: app(state.clone()),
             state,
-            database_url,
-            _database: database,
+            database_url: database_url.to_owned(),
+            _database: None,
         }
     }
 

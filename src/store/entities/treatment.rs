@@ -18,6 +18,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub adverse_events: String,
     pub recorded_by: Uuid,
+    /// The number of this row's latest change in its patient's changes feed.
+    pub change_seq: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -13,6 +13,8 @@ pub struct Model {
     pub timezone: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Set on a deleted staff account, kept anonymous so that its records keep their author.
+    pub deleted_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -30,15 +30,18 @@ from migraine_diary_client.api.auth import login, refresh_tokens, register_patie
 from migraine_diary_client.api.care_team import create_care_invite, link_clinician
 from migraine_diary_client.api.diary import (
     batch_upsert_diary_entries,
+    delete_diary_entry,
     get_diary_entry,
     list_diary_entries,
     upsert_diary_entry,
 )
+from migraine_diary_client.api.sync import list_changes
 from migraine_diary_client.api.accounts import get_me
 from migraine_diary_client.api.patients import get_patient
 from migraine_diary_client.api.treatments import create_treatment, list_treatments
 from migraine_diary_client.models import (
     AcuteMedication,
+    ChangeFeed,
     DatedDiaryEntryInput,
     DiaryBatchRequest,
     DiaryEntry,
@@ -282,6 +285,137 @@ def main() -> None:
     problem(refresh_tokens.sync_detailed(client=anon, body=RefreshRequest(refresh_token=first.refresh_token)), 401, "unauthorized")
     step("a spent refresh token is 401")
 
+    # -- two devices sync through the changes feed ------------------------------------------------
+    sync_two_devices(patient, patient_id)
+
+    # -- password change: runs when the operation is in the document (it ends every session) ------
+    change_password(anon, patient, email, password)
+
+
+class Device:
+    """One device's copy of the diary, kept up to date from the changes feed only."""
+
+    def __init__(self, client: AuthenticatedClient, patient_id: uuid.UUID) -> None:
+        self.client = client
+        self.patient_id = patient_id
+        self.days: dict[dt.date, DiaryEntry] = {}
+        self.treatments: set[uuid.UUID] = set()
+        self.cursor: str | None = None
+
+    def pull(self, limit: int = 3) -> None:
+        """Pulls in pages of `limit` until `has_more` is false; a first pull replaces the copy."""
+        if self.cursor is None:
+            self.days.clear()
+            self.treatments.clear()
+        while True:
+            extra: dict[str, Any] = {} if self.cursor is None else {"since": self.cursor}
+            feed = ok(
+                list_changes.sync_detailed(self.patient_id, client=self.client, limit=limit, **extra),
+                200,
+                ChangeFeed,
+            )
+            listed = (
+                len(feed.diary_entries)
+                + len(feed.deleted_diary_dates)
+                + len(feed.treatments)
+                + len(feed.deleted_treatment_ids)
+            )
+            assert listed <= limit, "a page holds at most `limit` items"
+            for entry in feed.diary_entries:
+                self.days[entry.date] = entry
+            for date in feed.deleted_diary_dates:
+                self.days.pop(date, None)
+            self.treatments.update(t.id for t in feed.treatments)
+            self.treatments.difference_update(feed.deleted_treatment_ids)
+            self.cursor = feed.next_cursor
+            if not feed.has_more:
+                return
+
+    def view(self) -> dict[dt.date, tuple[int, int]]:
+        return {d: (e.version, e.peak_pain) for d, e in self.days.items()}
+
+
+def sync_two_devices(patient: AuthenticatedClient, patient_id: uuid.UUID) -> None:
+    days = [days_ago(n) for n in (22, 21, 20)]
+
+    def batch(entries: list[DatedDiaryEntryInput]) -> Response[Any]:
+        return batch_upsert_diary_entries.sync_detailed(
+            patient_id, client=patient, body=DiaryBatchRequest(entries=entries)
+        )
+
+    ok(batch([DatedDiaryEntryInput(date=d, peak_pain=i + 1, if_version=0) for i, d in enumerate(days)]), 200, object)
+    phone, tablet = Device(patient, patient_id), Device(patient, patient_id)
+    phone.pull()
+    tablet.pull()
+    assert phone.view() == tablet.view()
+    assert phone.days[days[1]].peak_pain == 2 and len(phone.treatments) == 1
+    step("two devices pull everything in pages (initial sync)")
+
+    v0 = phone.days[days[0]].version
+    edited = ok(batch([DatedDiaryEntryInput(date=days[0], peak_pain=8, if_version=v0)]), 200, object)
+    assert edited.items[0].version == v0 + 1
+    gone = delete_diary_entry.sync_detailed(
+        patient_id, days[2], client=patient, if_match=f'"{phone.days[days[2]].version}"'
+    )
+    assert gone.status_code == 204, gone.content
+    step("the phone pushes an edit (if_version) and a deletion (If-Match)")
+
+    stale = problem(
+        batch(
+            [
+                DatedDiaryEntryInput(date=days[0], peak_pain=5, if_version=v0),
+                DatedDiaryEntryInput(date=days[1], peak_pain=6, if_version=tablet.days[days[1]].version),
+            ]
+        ),
+        412,
+        "precondition-failed",
+    )
+    assert [(c.date, c.current_version) for c in stale.conflicts] == [(days[0], v0 + 1)], stale.conflicts
+    step("the tablet's stale push is 412 with the conflicting day")
+
+    tablet.pull()
+    assert tablet.days[days[0]].peak_pain == 8 and days[2] not in tablet.days
+    ok(
+        batch(
+            [
+                DatedDiaryEntryInput(date=days[0], peak_pain=5, if_version=tablet.days[days[0]].version),
+                DatedDiaryEntryInput(date=days[1], peak_pain=6, if_version=tablet.days[days[1]].version),
+            ]
+        ),
+        200,
+        object,
+    )
+    tablet.pull()
+    phone.pull()
+    server = ok(list_diary_entries.sync_detailed(patient_id, client=patient, limit=1000), 200, DiaryEntryList)
+    assert phone.view() == tablet.view() == {e.date: (e.version, e.peak_pain) for e in server.items}
+    step("after pull, push, pull both devices hold exactly the server's diary")
+
+
+def change_password(anon: Client, patient: AuthenticatedClient, email: str, password: str) -> None:
+    op = operation_at("post", "/v1/me/password")
+    if op is None:
+        return
+    # Imported here: the model exists only once the operation is in the document.
+    body_class = importlib.import_module("migraine_diary_client.models").ChangePasswordRequest
+    new_password = "a brand new passphrase"
+    problem(
+        op.sync_detailed(client=patient, body=body_class(current_password="not it", new_password=new_password)),
+        401,
+        "unauthorized",
+    )
+    fresh = ok(
+        op.sync_detailed(client=patient, body=body_class(current_password=password, new_password=new_password)),
+        200,
+        TokenPair,
+    )
+    # The old access token stops working at once; the fresh session works.
+    problem(get_me.sync_detailed(client=patient), 401, "unauthorized")
+    assert ok(get_me.sync_detailed(client=authed(fresh.access_token)), 200, User).email == email
+    problem(login.sync_detailed(client=anon, body=LoginRequest(email=email, password=password)), 401, "unauthorized")
+    ok(login.sync_detailed(client=anon, body=LoginRequest(email=email, password=new_password)), 200, TokenPair)
+    step("password change: a fresh session, the old token and password refused")
+
 
 # ---------------------------------------------------------------------------------------------------
 # Summary endpoints. They are being added to the API; each step runs only when its operationId is in
@@ -303,6 +437,17 @@ def operation(operation_id: str) -> ModuleType | None:
         except ModuleNotFoundError:
             continue
     raise AssertionError(f"{operation_id} is in the document but the client has no module {name}")
+
+
+def operation_at(method: str, path: str) -> ModuleType | None:
+    """The generated module of the operation at `method path`, or None when the document lacks it."""
+    with open(DOC, encoding="utf-8") as f:
+        doc = json.load(f)
+    op = doc["paths"].get(path, {}).get(method)
+    if not isinstance(op, dict) or "operationId" not in op:
+        print(f"  skip - {method.upper()} {path} is not in the document yet", flush=True)
+        return None
+    return operation(op["operationId"])
 
 
 def summaries(

@@ -266,6 +266,186 @@ async function main(): Promise<void> {
   });
   assertProblem(reuse.error, 401, "unauthorized");
   step("a spent refresh token is 401");
+
+  // -- two devices sync through the changes feed ---------------------------------------------
+  await syncTwoDevices(api, patientId);
+
+  // -- password change: runs when the operation is in the document (it ends every session) ----
+  await changePassword(api, patientSession, email, password);
+}
+
+/** One device's copy of the diary, kept up to date from the changes feed only. */
+class Device {
+  days = new Map<string, Schemas["DiaryEntry"]>();
+  treatments = new Set<string>();
+  cursor: string | undefined;
+
+  constructor(private readonly api: Client<paths>, private readonly patientId: string) {}
+
+  /** Pulls in pages of `limit` until `has_more` is false; a first pull replaces the copy. */
+  async pull(limit = 3): Promise<void> {
+    if (this.cursor === undefined) {
+      this.days.clear();
+      this.treatments.clear();
+    }
+    for (;;) {
+      const r = await this.api.GET("/v1/patients/{patient_id}/changes", {
+        params: {
+          path: { patient_id: this.patientId },
+          query: { limit, ...(this.cursor === undefined ? {} : { since: this.cursor }) },
+        },
+      });
+      assert.equal(r.response.status, 200);
+      assert.ok(r.data);
+      const feed = r.data;
+      const listed =
+        feed.diary_entries.length +
+        feed.deleted_diary_dates.length +
+        feed.treatments.length +
+        feed.deleted_treatment_ids.length;
+      assert.ok(listed <= limit, "a page holds at most `limit` items");
+      for (const e of feed.diary_entries) this.days.set(e.date, e);
+      for (const d of feed.deleted_diary_dates) this.days.delete(d);
+      for (const t of feed.treatments) this.treatments.add(t.id);
+      for (const t of feed.deleted_treatment_ids) this.treatments.delete(t);
+      this.cursor = feed.next_cursor;
+      if (!feed.has_more) return;
+    }
+  }
+
+  /** `date → (version, peak_pain)`, for comparing copies. */
+  view(): Map<string, [number, number]> {
+    return new Map([...this.days].map(([d, e]) => [d, [e.version, e.peak_pain]]));
+  }
+}
+
+async function syncTwoDevices(api: Client<paths>, patientId: string): Promise<void> {
+  const days = [22, 21, 20].map(daysAgo);
+  const [d0, d1, d2] = [days[0]!, days[1]!, days[2]!];
+  const batch = (entries: Schemas["DatedDiaryEntryInput"][]) =>
+    api.POST("/v1/patients/{patient_id}/diary/batch", {
+      params: { path: { patient_id: patientId } },
+      body: { entries },
+    });
+
+  const created = await batch(days.map((date, i) => ({ date, peak_pain: i + 1, if_version: 0 })));
+  assert.equal(created.response.status, 200);
+  const phone = new Device(api, patientId);
+  const tablet = new Device(api, patientId);
+  await phone.pull();
+  await tablet.pull();
+  assert.deepEqual(phone.view(), tablet.view());
+  assert.equal(phone.days.get(d1)?.peak_pain, 2);
+  assert.equal(phone.treatments.size, 1);
+  step("two devices pull everything in pages (initial sync)");
+
+  // The phone edits one day and deletes another, each against the version it saw.
+  const v0 = phone.days.get(d0)!.version;
+  const edited = await batch([{ date: d0, peak_pain: 8, if_version: v0 }]);
+  assert.equal(edited.response.status, 200);
+  assert.equal(edited.data?.items[0]?.version, v0 + 1);
+  const deleted = await api.DELETE("/v1/patients/{patient_id}/diary/{date}", {
+    params: {
+      path: { patient_id: patientId, date: d2 },
+      header: { "If-Match": `"${phone.days.get(d2)!.version}"` },
+    },
+  });
+  assert.equal(deleted.response.status, 204);
+  step("the phone pushes an edit (if_version) and a deletion (If-Match)");
+
+  // The tablet, behind, pushes its own edit of the same day: 412 names the day, nothing saved.
+  const stale = await batch([
+    { date: d0, peak_pain: 5, if_version: v0 },
+    { date: d1, peak_pain: 6, if_version: tablet.days.get(d1)!.version },
+  ]);
+  const conflict = assertProblem(stale.error, 412, "precondition-failed");
+  assert.deepEqual(conflict.conflicts, [{ date: d0, current_version: v0 + 1 }]);
+  step("the tablet's stale push is 412 with the conflicting day");
+
+  // The tablet pulls, sees the phone's edit and deletion, re-applies its edits on top.
+  await tablet.pull();
+  assert.equal(tablet.days.get(d0)?.peak_pain, 8);
+  assert.equal(tablet.days.has(d2), false);
+  const retried = await batch([
+    { date: d0, peak_pain: 5, if_version: tablet.days.get(d0)!.version },
+    { date: d1, peak_pain: 6, if_version: tablet.days.get(d1)!.version },
+  ]);
+  assert.equal(retried.response.status, 200);
+  await tablet.pull();
+  await phone.pull();
+  assert.deepEqual(phone.view(), tablet.view());
+  const server = await api.GET("/v1/patients/{patient_id}/diary", {
+    params: { path: { patient_id: patientId }, query: { limit: 1000 } },
+  });
+  assert.ok(server.data);
+  assert.deepEqual(
+    phone.view(),
+    new Map(server.data.items.map((e) => [e.date, [e.version, e.peak_pain]])),
+  );
+  step("after pull, push, pull both devices hold exactly the server's diary");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Password change (`POST /v1/me/password`): being added; runs only when the document has it.
+// ---------------------------------------------------------------------------------------------
+
+type PasswordOp = {
+  parameters: { query?: never; header?: never; path?: never; cookie?: never };
+  requestBody: {
+    content: { "application/json": { current_password: string; new_password: string } };
+  };
+  responses: {
+    200: { headers: { [name: string]: unknown }; content: { "application/json": Schemas["TokenPair"] } };
+    401: { headers: { [name: string]: unknown }; content: { "application/problem+json": Problem } };
+  };
+};
+type ExpectedPassword = { "/v1/me/password": { post: PasswordOp } };
+type WithPassword = Omit<paths, keyof ExpectedPassword> & {
+  [P in keyof ExpectedPassword]: P extends keyof paths ? paths[P] : ExpectedPassword[P];
+};
+
+function documentHas(method: string, path: string): boolean {
+  const doc = JSON.parse(readFileSync(docPath, "utf8")) as {
+    paths: Record<string, Record<string, unknown>>;
+  };
+  const present = doc.paths[path]?.[method] !== undefined;
+  if (!present) console.log(`  skip - ${method.toUpperCase()} ${path} is not in the document yet`);
+  return present;
+}
+
+async function changePassword(
+  patientApi: Client<paths>,
+  session: { access?: string },
+  email: string,
+  password: string,
+): Promise<void> {
+  if (!documentHas("post", "/v1/me/password")) return;
+  const api = patientApi as unknown as Client<WithPassword>;
+  const newPassword = "a brand new passphrase";
+  const wrong = await api.POST("/v1/me/password", {
+    body: { current_password: "not the password", new_password: newPassword },
+  });
+  assertProblem(wrong.error as Problem | undefined, 401, "unauthorized");
+  const old = session.access;
+  const changed = await api.POST("/v1/me/password", {
+    body: { current_password: password, new_password: newPassword },
+  });
+  assert.equal(changed.response.status, 200);
+  assert.ok(changed.data);
+  assert.equal(changed.data.token_type, "Bearer");
+  // The old access token stops working at once; the fresh session works.
+  const before = await patientApi.GET("/v1/me");
+  assertProblem(before.error, 401, "unauthorized");
+  session.access = changed.data.access_token;
+  const after = await patientApi.GET("/v1/me");
+  assert.equal(after.response.status, 200);
+  assert.notEqual(old, session.access);
+  const anon = newClient({});
+  const oldLogin = await anon.POST("/v1/auth/login", { body: { email, password } });
+  assertProblem(oldLogin.error, 401, "unauthorized");
+  const newLogin = await anon.POST("/v1/auth/login", { body: { email, password: newPassword } });
+  assert.equal(newLogin.response.status, 200);
+  step("password change: a fresh session, the old token and password refused");
 }
 
 // ---------------------------------------------------------------------------------------------
