@@ -155,7 +155,7 @@ impl ApiError {
                 | Self::Unavailable(d) => (d.clone(), None),
                 Self::PayloadTooLarge => ("The request body exceeds the size limit.".into(), None),
                 Self::UnsupportedMediaType => (
-                    "Send the body as JSON with `Content-Type: application/json`.".into(),
+                    "Send the body in the media type the operation documents (`application/json` unless it says otherwise).".into(),
                     None,
                 ),
                 Self::Validation(errors) => {

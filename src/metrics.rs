@@ -156,7 +156,7 @@ impl Metrics {
         self.pool_connections.set(i64::from(pool.open));
         self.pool_idle.set(pool.idle as i64);
         self.pool_max.set(i64::from(pool.max));
-        self.write_queue.set(state.store.write_queue_depth() as i64);
+        self.write_queue.set(state.store.writers_waiting() as i64);
         self.audit_backlog.set(state.audit.backlog());
         self.encode()
     }

@@ -22,7 +22,7 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::api::{
     accounts, add_problem_responses, audit, care_team, changes, data_rights, diary, health,
-    outcomes, password, patients, questionnaires, treatments, ApiDoc,
+    outcomes, password, patients, questionnaires, record, treatments, ApiDoc,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -93,6 +93,12 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(outcomes::patient_summary))
         .routes(routes!(outcomes::day_calendar))
         .routes(routes!(outcomes::cohort_summary))
+        // The record in other media types: CSV out and in, FHIR, the printable reports.
+        .routes(routes!(record::export_diary_csv))
+        .routes(routes!(record::import_diary_csv))
+        .routes(routes!(record::export_fhir))
+        .routes(routes!(record::treatment_report))
+        .routes(routes!(record::range_report))
         // The audit trail: the patient's access log, the admin's view of the whole trail.
         .routes(routes!(audit::access_log))
         .routes(routes!(audit::admin_audit))

@@ -8,8 +8,8 @@
 use chrono::{NaiveDate, Utc};
 use migraine_diary::config::DatabaseArgs;
 use migraine_diary::domain::{
-    Disability, MedicationClassSet, PatientId, Role, TimeZone, TreatmentDraft, TreatmentEvent,
-    TreatmentKind,
+    classify, DayRecord, Disability, MedicationClassSet, PatientId, Role, TimeZone, TreatmentDraft,
+    TreatmentEvent, TreatmentKind,
 };
 use migraine_diary::store::entities::diary_entry;
 use migraine_diary::store::users::{self, NewUser};
@@ -79,6 +79,16 @@ pub async fn run(args: SeedStore) -> Result<(), String> {
                         headache_hours: Set(d.headache_hours),
                         feature_flags: Set(i32::from(d.features.to_bits())),
                         medication_class_flags: Set(i32::from(classes.bits())),
+                        day_class: Set(Some(i16::from(
+                            classify(&DayRecord {
+                                date: d.date,
+                                peak_pain: d.peak_pain,
+                                headache_hours: d.headache_hours,
+                                features: d.features,
+                                medication_classes: classes,
+                            })
+                            .to_bits(),
+                        ))),
                         acute_medications: Set(d.medications_json()),
                         disability: Set(d
                             .disability

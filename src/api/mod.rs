@@ -15,6 +15,7 @@ pub mod pagination;
 pub mod password;
 pub mod patients;
 pub mod questionnaires;
+pub mod record;
 mod strict_json;
 pub mod treatments;
 pub mod validate;
@@ -121,7 +122,7 @@ const PROBLEMS: &[(&str, &str, &str)] = &[
     (
         "415",
         "UnsupportedMediaType",
-        "The body is not `application/json`.",
+        "The body is not in the operation's media type (`application/json`; `text/csv` for the CSV import).",
     ),
     (
         "422",

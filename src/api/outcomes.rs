@@ -220,7 +220,7 @@ fn window_days_param(value: Option<i64>, problems: &mut Problems) -> u32 {
 
 /// Resolves an optional `from`/`to` pair with defaults; 422 for `from` after `to` or a range
 /// longer than 3 years.
-fn resolve_range(
+pub(crate) fn resolve_range(
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
     default_to: NaiveDate,
@@ -256,7 +256,7 @@ fn checked_range(
 
 impl TreatmentSummaryParams {
     /// `(window_days, followup_windows)`, or 422 naming each bad one.
-    fn validate(&self) -> ApiResult<(u32, u32)> {
+    pub(crate) fn validate(&self) -> ApiResult<(u32, u32)> {
         let mut problems = Problems::new();
         let window_days = window_days_param(self.window_days, &mut problems);
         let followup_windows = bounded(

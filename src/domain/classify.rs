@@ -23,6 +23,36 @@ pub struct Classification {
     pub headache_free: bool,
 }
 
+impl Classification {
+    pub const ANY_HEADACHE: u8 = 1;
+    pub const HEADACHE: u8 = 1 << 1;
+    pub const MIGRAINE: u8 = 1 << 2;
+    pub const MODERATE_SEVERE: u8 = 1 << 3;
+    pub const ACUTE_MEDICATION: u8 = 1 << 4;
+    pub const MIGRAINE_SPECIFIC_MEDICATION: u8 = 1 << 5;
+    pub const HEADACHE_FREE: u8 = 1 << 6;
+
+    /// The flags as bits (the constants above), stored with each diary day at write time so
+    /// that window statistics can be summed by the database without classifying again.
+    pub fn to_bits(self) -> u8 {
+        [
+            (self.any_headache, Self::ANY_HEADACHE),
+            (self.headache, Self::HEADACHE),
+            (self.migraine, Self::MIGRAINE),
+            (self.moderate_severe, Self::MODERATE_SEVERE),
+            (self.acute_medication, Self::ACUTE_MEDICATION),
+            (
+                self.migraine_specific_medication,
+                Self::MIGRAINE_SPECIFIC_MEDICATION,
+            ),
+            (self.headache_free, Self::HEADACHE_FREE),
+        ]
+        .into_iter()
+        .filter(|(on, _)| *on)
+        .fold(0, |bits, (_, bit)| bits | bit)
+    }
+}
+
 /// Peak pain from which a headache is moderate (0–10 scale: 1–3 mild, 4–6 moderate, 7–10 severe);
 /// also one of the four ICHD-3 criterion C features.
 pub const MODERATE_PAIN: u8 = 4;

@@ -36,12 +36,12 @@ pub use problems::{FieldProblem, Problems};
 pub use range::DateRange;
 pub use timezone::TimeZone;
 pub use treatment::{
-    overlapping_treatments, treatment_day, treatment_outcome, OutcomeChange, TreatmentOutcome,
-    TreatmentWindows, DEFAULT_FOLLOWUP_WINDOWS, DEFAULT_WINDOW_DAYS, MAX_FOLLOWUP_WINDOWS,
-    MAX_WINDOW_DAYS, MIN_WINDOW_DAYS,
+    outcome_of_windows, overlapping_treatments, treatment_day, treatment_outcome, OutcomeChange,
+    TreatmentOutcome, TreatmentWindows, DEFAULT_FOLLOWUP_WINDOWS, DEFAULT_WINDOW_DAYS,
+    MAX_FOLLOWUP_WINDOWS, MAX_WINDOW_DAYS, MIN_WINDOW_DAYS,
 };
 pub use treatment_event::{TreatmentDraft, TreatmentEvent, TreatmentKind};
-pub use window::{WindowStats, SUFFICIENT_COMPLETION};
+pub use window::{WindowStats, WindowTally, SUFFICIENT_COMPLETION};
 
 #[cfg(test)]
 mod tests;

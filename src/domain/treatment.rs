@@ -154,7 +154,15 @@ fn change_of(baseline: Option<f64>, post: Option<f64>) -> (Option<f64>, Option<f
 /// Compares baseline and follow-up windows (docs/clinical-rules.md "Before and after a treatment").
 /// `days` should cover `windows.read_range()`; records elsewhere are ignored, order is irrelevant.
 pub fn treatment_outcome(windows: &TreatmentWindows, days: &[DayRecord]) -> TreatmentOutcome {
-    let stats = |r: DateRange| WindowStats::compute(r.from, r.to, days);
+    outcome_of_windows(windows, |r| WindowStats::compute(r.from, r.to, days))
+}
+
+/// [`treatment_outcome`] from the statistics of each window however they were obtained (e.g.
+/// summed by the database from the stored classification of each day).
+pub fn outcome_of_windows(
+    windows: &TreatmentWindows,
+    stats: impl Fn(DateRange) -> WindowStats,
+) -> TreatmentOutcome {
     let baseline = stats(windows.baseline);
     let mut followup: Vec<WindowStats> = windows.followup.iter().map(|r| stats(*r)).collect();
     if followup.is_empty() {

@@ -99,57 +99,44 @@ impl WindowStats {
     /// medication classes, hours), so the result never depends on input order. O(n log n).
     pub fn compute(from: NaiveDate, to: NaiveDate, days: &[DayRecord]) -> WindowStats {
         let range = DateRange::new(from, to);
-        let records = one_per_date(range, days);
+        let mut tally = WindowTally::default();
+        for record in &one_per_date(range, days) {
+            tally.add(record);
+        }
+        Self::from_tally(from, to, &tally)
+    }
 
+    /// The statistics of `from ..= to` from the sums of its recorded days (one per date), as
+    /// [`WindowTally::add`] makes them or a database sums the stored per-day classification.
+    pub fn from_tally(from: NaiveDate, to: NaiveDate, tally: &WindowTally) -> WindowStats {
+        let range = DateRange::new(from, to);
         let mut stats = WindowStats {
             from,
             to,
             days: range.days(),
-            days_recorded: 0,
+            days_recorded: tally.days_recorded,
             completion: 0.0,
-            any_headache_days: 0,
-            headache_days: 0,
-            migraine_days: 0,
-            moderate_severe_days: 0,
-            acute_medication_days: 0,
-            migraine_specific_medication_days: 0,
-            headache_free_days: 0,
+            any_headache_days: tally.any_headache_days,
+            headache_days: tally.headache_days,
+            migraine_days: tally.migraine_days,
+            moderate_severe_days: tally.moderate_severe_days,
+            acute_medication_days: tally.acute_medication_days,
+            migraine_specific_medication_days: tally.migraine_specific_medication_days,
+            headache_free_days: tally.headache_free_days,
             mean_peak_pain: None,
             headache_days_per_28: None,
             migraine_days_per_28: None,
             medication_overuse_risk: false,
         };
-        let mut headache_pain_sum: u64 = 0;
-        // Days per medication class, indexed like MedicationClass::ALL.
-        let mut class_days = [0u32; MedicationClass::ALL.len()];
-        let mut overuse_class_days = 0u32;
-
-        for record in &records {
-            let c = classify(record);
-            stats.days_recorded += 1;
-            stats.any_headache_days += u32::from(c.any_headache);
-            stats.headache_days += u32::from(c.headache);
-            stats.migraine_days += u32::from(c.migraine);
-            stats.moderate_severe_days += u32::from(c.moderate_severe);
-            stats.acute_medication_days += u32::from(c.acute_medication);
-            stats.migraine_specific_medication_days += u32::from(c.migraine_specific_medication);
-            stats.headache_free_days += u32::from(c.headache_free);
-            if c.headache {
-                headache_pain_sum += u64::from(record.peak_pain);
-            }
-            for (i, class) in MedicationClass::ALL.iter().enumerate() {
-                class_days[i] += u32::from(record.medication_classes.contains(*class));
-            }
-            overuse_class_days += u32::from(
-                OVERUSE_CLASSES
-                    .iter()
-                    .any(|c| record.medication_classes.contains(*c)),
-            );
-        }
+        let class_days = tally.class_days;
+        let overuse_class_days = tally.overuse_class_days;
 
         let recorded = stats.days_recorded;
         stats.completion = ratio(f64::from(recorded), f64::from(stats.days)).unwrap_or(0.0);
-        stats.mean_peak_pain = ratio(headache_pain_sum as f64, f64::from(stats.headache_days));
+        stats.mean_peak_pain = ratio(
+            tally.headache_pain_sum as f64,
+            f64::from(stats.headache_days),
+        );
         stats.headache_days_per_28 = per_28(stats.headache_days, recorded);
         stats.migraine_days_per_28 = per_28(stats.migraine_days, recorded);
 
@@ -184,6 +171,59 @@ impl WindowStats {
     pub fn is_sufficient(&self) -> bool {
         self.completion >= SUFFICIENT_COMPLETION
     }
+}
+
+/// Sums over the recorded days of a window (each date once): everything [`WindowStats`] is
+/// computed from. Additive per day, so a database can sum it from the stored classification
+/// bits ([`super::Classification::to_bits`]) and medication bits.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WindowTally {
+    pub days_recorded: u32,
+    pub any_headache_days: u32,
+    pub headache_days: u32,
+    pub migraine_days: u32,
+    pub moderate_severe_days: u32,
+    pub acute_medication_days: u32,
+    pub migraine_specific_medication_days: u32,
+    pub headache_free_days: u32,
+    /// Sum of `peak_pain` over the headache days.
+    pub headache_pain_sum: u64,
+    /// Days per medication class, indexed like [`MedicationClass::ALL`] (bit `i` of the stored
+    /// medication bits).
+    pub class_days: [u32; MedicationClass::ALL.len()],
+    /// Days with any of the six overuse classes ([`overuse_class_bits`]).
+    pub overuse_class_days: u32,
+}
+
+impl WindowTally {
+    /// Adds one recorded day (the caller keeps one record per date).
+    pub fn add(&mut self, record: &DayRecord) {
+        let c = classify(record);
+        self.days_recorded += 1;
+        self.any_headache_days += u32::from(c.any_headache);
+        self.headache_days += u32::from(c.headache);
+        self.migraine_days += u32::from(c.migraine);
+        self.moderate_severe_days += u32::from(c.moderate_severe);
+        self.acute_medication_days += u32::from(c.acute_medication);
+        self.migraine_specific_medication_days += u32::from(c.migraine_specific_medication);
+        self.headache_free_days += u32::from(c.headache_free);
+        if c.headache {
+            self.headache_pain_sum += u64::from(record.peak_pain);
+        }
+        for (i, class) in MedicationClass::ALL.iter().enumerate() {
+            self.class_days[i] += u32::from(record.medication_classes.contains(*class));
+        }
+        self.overuse_class_days += u32::from(
+            OVERUSE_CLASSES
+                .iter()
+                .any(|c| record.medication_classes.contains(*c)),
+        );
+    }
+}
+
+/// The medication bits of the six classes whose combined use counts for overuse.
+pub fn overuse_class_bits() -> u16 {
+    OVERUSE_CLASSES.iter().fold(0, |bits, c| bits | c.bit())
 }
 
 /// `numerator / denominator`, or `None` when the denominator is 0 (no NaN ever escapes).

@@ -13,6 +13,7 @@ pub mod export;
 pub mod outcomes;
 pub mod password_reset;
 pub mod patients;
+pub mod record;
 pub mod sessions;
 pub mod sync;
 

@@ -9,9 +9,10 @@ use uuid::Uuid;
 use crate::domain::questionnaire::{around_treatment, QuestionnairesAround, AROUND_TREATMENT_DAYS};
 use crate::domain::range::add_days;
 use crate::domain::{
-    day_classes, overlapping_treatments, pool_outcomes, split_periods, treatment_day,
-    treatment_outcome, CohortOutcome, DateRange, DayClass, PatientId, Period, TimeZone,
-    TreatmentId, TreatmentKind, TreatmentOutcome, TreatmentWindows, UserId, WindowStats,
+    day_classes, outcome_of_windows, overlapping_treatments, pool_outcomes, split_periods,
+    treatment_day, treatment_outcome, CohortOutcome, DateRange, DayClass, PatientId, Period,
+    TimeZone, TreatmentId, TreatmentKind, TreatmentOutcome, TreatmentWindows, UserId, WindowStats,
+    WindowTally,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::store::treatments::StoredTreatment;
@@ -171,22 +172,40 @@ pub async fn cohort_summary(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    // Only the days of each treatment's baseline and post windows are read, a bounded number
-    // of treatments at a time: time grows with the number of treatments, memory does not.
-    let n = i64::from(window_days);
-    let mut outcomes = Vec::with_capacity(matching.len());
-    for chunk in matching.chunks(diary::RANGES_PER_QUERY) {
-        let ranges: Vec<(Uuid, NaiveDate, NaiveDate)> = chunk
-            .iter()
-            .map(|(patient, day)| (*patient, add_days(*day, -n), add_days(*day, n)))
-            .collect();
-        let days = diary::day_records_in_ranges(db, &ranges).await?;
-        outcomes.extend(chunk.iter().map(|(patient, day)| {
-            let windows = TreatmentWindows::new(*day, window_days, 1);
-            let records = days.get(patient).map(Vec::as_slice).unwrap_or_default();
-            treatment_outcome(&windows, records)
-        }));
-    }
+    // The database sums each treatment's baseline and post window from the classification
+    // stored with each day: one row per window comes back, not the days. Time grows with the
+    // number of treatments, memory by two tallies per treatment.
+    let windows: Vec<TreatmentWindows> = matching
+        .iter()
+        .map(|(_, day)| TreatmentWindows::new(*day, window_days, 1))
+        .collect();
+    let ranges: Vec<(Uuid, NaiveDate, NaiveDate)> = matching
+        .iter()
+        .zip(&windows)
+        .flat_map(|((patient, _), w)| {
+            let post = w.post();
+            [
+                (*patient, w.baseline.from, w.baseline.to),
+                (*patient, post.from, post.to),
+            ]
+        })
+        .collect();
+    let tallies = diary::window_tallies(db, &ranges).await?;
+    let empty = WindowTally::default();
+    let outcomes: Vec<TreatmentOutcome> = windows
+        .iter()
+        .zip(tallies.chunks(2))
+        .map(|(w, pair)| {
+            let (baseline, post) = match pair {
+                [b, p] => (b, p),
+                _ => (&empty, &empty),
+            };
+            outcome_of_windows(w, |r| {
+                let tally = if r == w.baseline { baseline } else { post };
+                WindowStats::from_tally(r.from, r.to, tally)
+            })
+        })
+        .collect();
     Ok(Cohort {
         treatments: u32::try_from(matching.len()).unwrap_or(u32::MAX),
         patients: u32::try_from(pooled_patients.len()).unwrap_or(u32::MAX),

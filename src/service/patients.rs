@@ -47,31 +47,28 @@ pub async fn list_patients(
         .iter()
         .map(|(_, patient)| last_28_days(patient.timezone))
         .collect();
-    let (Some(from), Some(to)) = (
-        windows.iter().map(|w| w.from).min(),
-        windows.iter().map(|w| w.to).max(),
-    ) else {
+    if rows.is_empty() {
         return Ok((Vec::new(), more));
-    };
+    }
     let ids: Vec<Uuid> = rows.iter().map(|(link, _)| link.patient_id).collect();
-    let days = diary::day_records_for_patients(db, &ids, from, to).await?;
+    // Each patient's 28 days summed by the database: one row per patient, not 28.
+    let ranges: Vec<(Uuid, NaiveDate, NaiveDate)> = ids
+        .iter()
+        .zip(&windows)
+        .map(|(id, w)| (*id, w.from, w.to))
+        .collect();
+    let tallies = diary::window_tallies(db, &ranges).await?;
     let last_dates = diary::last_entry_dates(db, &ids).await?;
     let mut latest = treatments::latest_for_patients(db, &ids).await?;
     let items = rows
         .into_iter()
-        .zip(windows)
-        .map(|((link, patient), window)| {
-            let records = days
-                .get(&link.patient_id)
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            PatientOverview {
-                last_entry_date: last_dates.get(&link.patient_id).copied(),
-                last_28_days: WindowStats::compute(window.from, window.to, records),
-                latest_treatment: latest.remove(&link.patient_id),
-                linked_at: link.created_at,
-                patient,
-            }
+        .zip(windows.into_iter().zip(tallies))
+        .map(|((link, patient), (window, tally))| PatientOverview {
+            last_entry_date: last_dates.get(&link.patient_id).copied(),
+            last_28_days: WindowStats::from_tally(window.from, window.to, &tally),
+            latest_treatment: latest.remove(&link.patient_id),
+            linked_at: link.created_at,
+            patient,
         })
         .collect();
     Ok((items, more))

@@ -11,6 +11,8 @@ use super::corrupt;
 use super::entities::columns::DisabilityColumn;
 use super::entities::diary_entry;
 use crate::domain::diary::{DayRecord, HeadacheFeatures, MedicationClassSet};
+use crate::domain::WindowTally;
+use crate::domain::{classify, Classification};
 use crate::domain::{AcuteMedication, DiaryEntry, EntryDraft, PatientId};
 
 pub use diary_entry::Model as DiaryRow;
@@ -34,6 +36,7 @@ struct DiaryContent {
     headache_hours: Option<f64>,
     feature_flags: i32,
     medication_class_flags: i32,
+    day_class: i16,
     acute_medications_json: String,
     disability: Option<DisabilityColumn>,
     notes: Option<String>,
@@ -48,6 +51,7 @@ impl DiaryContent {
             headache_hours: entry.headache_hours(),
             feature_flags: i32::from(entry.features().to_bits()),
             medication_class_flags: i32::from(entry.medication_classes().bits()),
+            day_class: i16::from(classify(&entry.record()).to_bits()),
             acute_medications_json,
             disability: entry.disability().map(DisabilityColumn::from),
             notes: entry.notes().map(str::to_owned),
@@ -61,6 +65,7 @@ impl DiaryContent {
             headache_hours: self.headache_hours,
             feature_flags: self.feature_flags,
             medication_class_flags: self.medication_class_flags,
+            day_class: Some(self.day_class),
             acute_medications: self.acute_medications_json.clone(),
             disability: self.disability,
             notes: self.notes.clone(),
@@ -242,6 +247,7 @@ async fn upsert_row(
                     headache_hours: None,
                     feature_flags: 0,
                     medication_class_flags: 0,
+                    day_class: None,
                     acute_medications: String::new(),
                     disability: None,
                     notes: None,
@@ -284,6 +290,7 @@ async fn upsert_row(
             headache_hours: Set(updated.headache_hours),
             feature_flags: Set(updated.feature_flags),
             medication_class_flags: Set(updated.medication_class_flags),
+            day_class: Set(updated.day_class),
             acute_medications: Set(updated.acute_medications.clone()),
             disability: Set(updated.disability),
             notes: Set(updated.notes.clone()),
@@ -455,67 +462,6 @@ pub async fn day_records(
     rows.into_iter().map(DayColumns::into_record).collect()
 }
 
-/// The days of many patients in one query: `(patient, from..=to)` ranges are merged into one
-/// `patient_id IN (…) AND entry_date BETWEEN min AND max` read, then grouped per patient.
-pub async fn day_records_for_patients(
-    db: &impl ConnectionTrait,
-    patient_ids: &[Uuid],
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<std::collections::HashMap<Uuid, Vec<DayRecord>>, sea_orm::DbErr> {
-    let mut out: std::collections::HashMap<Uuid, Vec<DayRecord>> = std::collections::HashMap::new();
-    for chunk in patient_ids.chunks(super::IDS_PER_QUERY) {
-        let rows = day_columns()
-            .filter(diary_entry::Column::PatientId.is_in(chunk.iter().copied()))
-            .filter(diary_entry::Column::EntryDate.between(from, to))
-            .into_model::<DayColumns>()
-            .all(db)
-            .await?;
-        for row in rows {
-            out.entry(row.patient_id)
-                .or_default()
-                .push(row.into_record()?);
-        }
-    }
-    Ok(out)
-}
-
-/// How many `(patient, from..=to)` ranges one statement of [`day_records_in_ranges`] reads.
-pub const RANGES_PER_QUERY: usize = 200;
-
-/// The days of many `(patient, from..=to)` ranges, grouped per patient: each range is one
-/// indexed range read, [`RANGES_PER_QUERY`] of them OR-ed into one statement. Reads only the
-/// days asked for (a cohort needs the windows around each treatment, not whole diaries).
-pub async fn day_records_in_ranges(
-    db: &impl ConnectionTrait,
-    ranges: &[(Uuid, NaiveDate, NaiveDate)],
-) -> Result<std::collections::HashMap<Uuid, Vec<DayRecord>>, sea_orm::DbErr> {
-    use sea_orm::Condition;
-    let mut out: std::collections::HashMap<Uuid, Vec<DayRecord>> = std::collections::HashMap::new();
-    for chunk in ranges.chunks(RANGES_PER_QUERY) {
-        let any = chunk
-            .iter()
-            .fold(Condition::any(), |any, (patient, from, to)| {
-                any.add(
-                    Condition::all()
-                        .add(diary_entry::Column::PatientId.eq(*patient))
-                        .add(diary_entry::Column::EntryDate.between(*from, *to)),
-                )
-            });
-        let rows = day_columns()
-            .filter(any)
-            .into_model::<DayColumns>()
-            .all(db)
-            .await?;
-        for row in rows {
-            out.entry(row.patient_id)
-                .or_default()
-                .push(row.into_record()?);
-        }
-    }
-    Ok(out)
-}
-
 /// The latest entry date of each patient (for the clinician's patient list).
 ///
 /// One correlated `MAX` per patient, which the `(patient_id, entry_date)` index answers with a
@@ -557,4 +503,190 @@ pub async fn last_entry_dates(
         }
     }
     Ok(out)
+}
+
+/// How many `(patient, from..=to)` windows one statement of [`window_tallies`] sums.
+pub const WINDOWS_PER_QUERY: usize = 500;
+
+/// The sums of each `(patient, from..=to)` window, in input order, added up by the database from
+/// the classification stored with each day: one indexed range read per window, one row per
+/// window shipped back (a cohort or a patient list needs counts, not the days).
+pub async fn window_tallies(
+    db: &impl ConnectionTrait,
+    windows: &[(Uuid, NaiveDate, NaiveDate)],
+) -> Result<Vec<WindowTally>, sea_orm::DbErr> {
+    use sea_orm::{DbBackend, Statement};
+    let backend = db.get_database_backend();
+    let overuse = crate::domain::window::overuse_class_bits();
+    let bit = |column: &str, mask: u16| {
+        format!("COALESCE(SUM(CASE WHEN d.{column} & {mask} <> 0 THEN 1 ELSE 0 END), 0)")
+    };
+    let mut sums = vec![
+        "COUNT(*)".to_owned(),
+        bit("day_class", Classification::ANY_HEADACHE.into()),
+        bit("day_class", Classification::HEADACHE.into()),
+        bit("day_class", Classification::MIGRAINE.into()),
+        bit("day_class", Classification::MODERATE_SEVERE.into()),
+        bit("day_class", Classification::ACUTE_MEDICATION.into()),
+        bit(
+            "day_class",
+            Classification::MIGRAINE_SPECIFIC_MEDICATION.into(),
+        ),
+        bit("day_class", Classification::HEADACHE_FREE.into()),
+        format!(
+            "COALESCE(SUM(CASE WHEN d.day_class & {} <> 0 THEN d.peak_pain ELSE 0 END), 0)",
+            Classification::HEADACHE
+        ),
+        bit("medication_class_flags", overuse),
+    ];
+    for class in crate::domain::MedicationClass::ALL {
+        sums.push(bit("medication_class_flags", class.bit()));
+    }
+    let select = sums
+        .iter()
+        .enumerate()
+        .map(|(i, sum)| format!("{sum} AS s{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut out = vec![WindowTally::default(); windows.len()];
+    for (chunk_index, chunk) in windows.chunks(WINDOWS_PER_QUERY).enumerate() {
+        let mut values = Vec::with_capacity(chunk.len() * 4);
+        let mut rows = Vec::with_capacity(chunk.len());
+        for (i, (patient, from, to)) in chunk.iter().enumerate() {
+            let n = values.len();
+            rows.push(match backend {
+                DbBackend::Postgres => format!(
+                    "(${}::int, ${}::uuid, ${}::date, ${}::date)",
+                    n + 1,
+                    n + 2,
+                    n + 3,
+                    n + 4
+                ),
+                _ => "(?, ?, ?, ?)".to_owned(),
+            });
+            values.push(sea_orm::Value::from(i as i32));
+            values.push(sea_orm::Value::from(*patient));
+            values.push(sea_orm::Value::from(*from));
+            values.push(sea_orm::Value::from(*to));
+        }
+        // Either way one index range read per window. PostgreSQL would hash-join the window
+        // list against the whole table, so there each window is its own LATERAL subquery;
+        // SQLite has no LATERAL and plans the join as index searches by itself.
+        let sql = match backend {
+            DbBackend::Postgres => format!(
+                "WITH w (k, patient_id, d_from, d_to) AS (VALUES {}) \
+                 SELECT w.k AS k, s.* FROM w CROSS JOIN LATERAL ( \
+                   SELECT {select} FROM diary_entries d \
+                   WHERE d.patient_id = w.patient_id \
+                     AND d.entry_date BETWEEN w.d_from AND w.d_to) s",
+                rows.join(", ")
+            ),
+            _ => format!(
+                "WITH w (k, patient_id, d_from, d_to) AS (VALUES {}) \
+                 SELECT w.k AS k, {select} FROM w \
+                 JOIN diary_entries d ON d.patient_id = w.patient_id \
+                   AND d.entry_date BETWEEN w.d_from AND w.d_to \
+                 GROUP BY w.k",
+                rows.join(", ")
+            ),
+        };
+        let result = db
+            .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?;
+        for row in result {
+            let k: i32 = row.try_get("", "k")?;
+            let get = |i: usize| -> Result<u32, sea_orm::DbErr> {
+                let v: i64 = row.try_get("", &format!("s{i}"))?;
+                u32::try_from(v).map_err(|e| corrupt("a window sum".to_owned(), e))
+            };
+            let mut class_days = [0u32; crate::domain::MedicationClass::ALL.len()];
+            for (i, days) in class_days.iter_mut().enumerate() {
+                *days = get(10 + i)?;
+            }
+            let tally = WindowTally {
+                days_recorded: get(0)?,
+                any_headache_days: get(1)?,
+                headache_days: get(2)?,
+                migraine_days: get(3)?,
+                moderate_severe_days: get(4)?,
+                acute_medication_days: get(5)?,
+                migraine_specific_medication_days: get(6)?,
+                headache_free_days: get(7)?,
+                headache_pain_sum: u64::from(get(8)?),
+                overuse_class_days: get(9)?,
+                class_days,
+            };
+            let index = usize::try_from(k)
+                .ok()
+                .map(|k| chunk_index * WINDOWS_PER_QUERY + k)
+                .filter(|i| *i < out.len())
+                .ok_or_else(|| corrupt("a window sum".to_owned(), format!("window {k}")))?;
+            out[index] = tally;
+        }
+    }
+    Ok(out)
+}
+
+/// Classifies the days written before `day_class` existed, a batch per transaction. Run by
+/// `Store::migrate`; a no-op once every day is classified.
+pub async fn classify_unclassified(store: &super::Store) -> Result<u64, sea_orm::DbErr> {
+    #[derive(Debug, FromQueryResult)]
+    struct Unclassified {
+        id: Uuid,
+        patient_id: Uuid,
+        entry_date: NaiveDate,
+        peak_pain: i16,
+        headache_hours: Option<f64>,
+        feature_flags: i32,
+        medication_class_flags: i32,
+    }
+    let mut done = 0u64;
+    loop {
+        let txn = store.begin_write().await?;
+        let rows = diary_entry::Entity::find()
+            .select_only()
+            .column(diary_entry::Column::Id)
+            .column(diary_entry::Column::PatientId)
+            .column(diary_entry::Column::EntryDate)
+            .column(diary_entry::Column::PeakPain)
+            .column(diary_entry::Column::HeadacheHours)
+            .column(diary_entry::Column::FeatureFlags)
+            .column(diary_entry::Column::MedicationClassFlags)
+            .filter(diary_entry::Column::DayClass.is_null())
+            .limit(2000)
+            .into_model::<Unclassified>()
+            .all(&*txn)
+            .await?;
+        if rows.is_empty() {
+            return Ok(done);
+        }
+        let mut by_class: std::collections::BTreeMap<i16, Vec<Uuid>> = Default::default();
+        for row in rows {
+            let id = row.id;
+            let record = DayColumns {
+                patient_id: row.patient_id,
+                entry_date: row.entry_date,
+                peak_pain: row.peak_pain,
+                headache_hours: row.headache_hours,
+                feature_flags: row.feature_flags,
+                medication_class_flags: row.medication_class_flags,
+            }
+            .into_record()?;
+            by_class
+                .entry(i16::from(classify(&record).to_bits()))
+                .or_default()
+                .push(id);
+            done += 1;
+        }
+        for (class, ids) in by_class {
+            for chunk in ids.chunks(super::IDS_PER_QUERY) {
+                diary_entry::Entity::update_many()
+                    .col_expr(diary_entry::Column::DayClass, class.into())
+                    .filter(diary_entry::Column::Id.is_in(chunk.iter().copied()))
+                    .exec(&*txn)
+                    .await?;
+            }
+        }
+        txn.commit().await?;
+    }
 }

@@ -3,7 +3,9 @@
 //! SQLite is configured for a server: WAL (readers never block the writer), `synchronous`
 //! FULL by default (an acknowledged commit is on disk), foreign keys on, a busy timeout, and
 //! writes serialized in-process through [`Store::begin_write`] so concurrent requests queue on an
-//! async mutex instead of spinning on `SQLITE_BUSY`. PostgreSQL runs the same code with no gate.
+//! async mutex instead of spinning on `SQLITE_BUSY`, and share one COMMIT ([`group`]: one fsync
+//! for every writer that queued meanwhile). PostgreSQL runs the same code with its own
+//! transaction per writer and no gate.
 
 pub mod audit;
 pub mod backup;
@@ -13,6 +15,7 @@ pub mod diary;
 pub mod diary_batch;
 pub mod entities;
 pub mod erasure;
+mod group;
 pub mod password_resets;
 pub mod questionnaires;
 pub mod sessions;
@@ -20,17 +23,14 @@ pub mod tokens;
 pub mod treatments;
 pub mod users;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    TransactionTrait,
 };
-use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::config::{DatabaseArgs, SqliteSync};
 
@@ -48,26 +48,8 @@ pub const IDS_PER_QUERY: usize = 500;
 pub struct Store {
     pub db: DatabaseConnection,
     /// SQLite has one writer at a time; queueing writers here is fairer and cheaper than the
-    /// busy handler's sleep-and-retry. `None` on PostgreSQL.
-    write_gate: Option<Arc<Mutex<()>>>,
-    /// Writers waiting at the gate (the `db_write_queue` metric).
-    write_waiting: Arc<AtomicUsize>,
-}
-
-/// Counts a waiter for as long as it lives (also when its request is cancelled).
-struct Waiting<'a>(&'a AtomicUsize);
-
-impl<'a> Waiting<'a> {
-    fn new(count: &'a AtomicUsize) -> Self {
-        count.fetch_add(1, Ordering::Relaxed);
-        Self(count)
-    }
-}
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
+    /// busy handler's sleep-and-retry, and lets them share a COMMIT. `None` on PostgreSQL.
+    write_gate: Option<group::GroupCommit>,
 }
 
 /// How the connection pool is used, for the metrics.
@@ -78,15 +60,25 @@ pub struct PoolUse {
     pub max: u32,
 }
 
-/// A write transaction, holding the SQLite write gate until it commits or drops.
+/// A write transaction: on SQLite a savepoint of the group's transaction, holding the write gate
+/// until it commits or drops; on PostgreSQL a transaction of its own. Dropping it rolls back
+/// only this writer's statements.
 pub struct WriteTxn {
+    // Declared first so that it drops (queueing its rollback) before the gate passes on.
     pub txn: DatabaseTransaction,
-    _gate: Option<OwnedMutexGuard<()>>,
+    member: Option<group::Member>,
 }
 
 impl WriteTxn {
+    /// Returns once the writes are durable: on SQLite after the COMMIT of the group this writer
+    /// joined. An error means nothing of this writer was acknowledged.
     pub async fn commit(self) -> Result<(), DbErr> {
-        self.txn.commit().await
+        let WriteTxn { txn, member } = self;
+        txn.commit().await?;
+        match member {
+            Some(member) => member.acknowledge().await,
+            None => Ok(()),
+        }
     }
 }
 
@@ -144,13 +136,9 @@ impl Store {
         let db = Database::connect(options)
             .await
             .map_err(|e| DbErr::Custom(format!("{}: {e}", where_is(args))))?;
-        let write_gate =
-            (db.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Self {
-            db,
-            write_gate,
-            write_waiting: Arc::new(AtomicUsize::new(0)),
-        })
+        let write_gate = (db.get_database_backend() == DbBackend::Sqlite)
+            .then(|| group::GroupCommit::start(db.clone()));
+        Ok(Self { db, write_gate })
     }
 
     /// Connects and applies pending migrations.
@@ -160,38 +148,37 @@ impl Store {
         Ok(store)
     }
 
+    /// Applies pending migrations, then classifies diary days written before `day_class`
+    /// existed (the rules are the application's; see the migration `m20261201_500001`).
     pub async fn migrate(&self) -> Result<(), DbErr> {
-        Migrator::up(&self.db, None).await
+        Migrator::up(&self.db, None).await?;
+        diary::classify_unclassified(self).await?;
+        Ok(())
     }
 
     pub fn backend(&self) -> DbBackend {
         self.db.get_database_backend()
     }
 
-    /// Starts a write transaction (`BEGIN IMMEDIATE` on SQLite, after the write gate).
+    /// Starts a write transaction: on SQLite, after the write gate, a savepoint of the group's
+    /// transaction (`BEGIN IMMEDIATE` for the group's first writer).
     pub async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
-        let gate = match &self.write_gate {
+        match &self.write_gate {
             Some(gate) => {
-                let _waiting = Waiting::new(&self.write_waiting);
-                Some(Arc::clone(gate).lock_owned().await)
+                let (txn, member) = gate.begin().await?;
+                Ok(WriteTxn {
+                    txn,
+                    member: Some(member),
+                })
             }
-            None => None,
-        };
-        let txn = self
-            .db
-            .begin_with_options(TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..Default::default()
-            })
-            .await?;
-        Ok(WriteTxn { txn, _gate: gate })
+            None => Ok(WriteTxn {
+                txn: self.db.begin().await?,
+                member: None,
+            }),
+        }
     }
 
-    /// Write transactions waiting for the SQLite writer; 0 on PostgreSQL.
-    pub fn write_queue_depth(&self) -> usize {
-        self.write_waiting.load(Ordering::Relaxed)
-    }
-
+    /// How the connection pool is used, for the metrics.
     pub fn pool_use(&self) -> PoolUse {
         match self.backend() {
             DbBackend::Sqlite => {
@@ -216,6 +203,17 @@ impl Store {
                 max: 0,
             },
         }
+    }
+
+    /// Writers queued on the SQLite write gate right now (0 on PostgreSQL); for tests and the
+    /// `db_write_queue` metric.
+    pub fn writers_waiting(&self) -> usize {
+        self.write_gate.as_ref().map_or(0, |g| g.writers_waiting())
+    }
+
+    /// Group COMMITs issued so far on SQLite (0 on PostgreSQL); for tests and the benchmark.
+    pub fn group_commits(&self) -> u64 {
+        self.write_gate.as_ref().map_or(0, |g| g.commits())
     }
 
     pub async fn ping(&self) -> Result<(), DbErr> {

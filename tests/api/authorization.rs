@@ -13,6 +13,8 @@ struct Route {
     method: String,
     path: String,
     body: Option<Value>,
+    /// A `text/csv` body instead of JSON.
+    csv: Option<&'static str>,
     /// Only the patient may call it (a linked clinician gets 403).
     patient_only: bool,
 }
@@ -25,6 +27,7 @@ struct Case {
     template: &'static str,
     query: &'static str,
     body: Option<Value>,
+    csv: Option<&'static str>,
     patient_only: bool,
 }
 
@@ -34,9 +37,15 @@ fn case(method: &'static str, template: &'static str, body: Option<Value>) -> Ca
         template,
         query: "",
         body,
+        csv: None,
         patient_only: false,
     }
 }
+
+/// A diary import of one day that the other cases do not use.
+const IMPORT_CSV: &str = "date,peak_pain,headache_hours,aura,nausea,vomiting,photophobia,\
+phonophobia,unilateral,pulsating,aggravated_by_activity,acute_medications,disability,notes\n\
+2026-02-05,4,,,,,,,,,,,,\n";
 
 /// Every per-patient operation's case. A documented `{patient_id}` route without one fails
 /// the matrix tests (see [`patient_routes`]).
@@ -99,6 +108,21 @@ fn patient_cases() -> Vec<Case> {
         query(
             case("GET", "/v1/patients/{patient_id}/days", None),
             "?from=2026-02-01&to=2026-02-28",
+        ),
+        case("GET", "/v1/patients/{patient_id}/diary.csv", None),
+        only(Case {
+            csv: Some(IMPORT_CSV),
+            ..case("POST", "/v1/patients/{patient_id}/diary/import", None)
+        }),
+        case("GET", "/v1/patients/{patient_id}/fhir", None),
+        case(
+            "GET",
+            "/v1/patients/{patient_id}/treatments/{treatment_id}/report",
+            None,
+        ),
+        query(
+            case("GET", "/v1/patients/{patient_id}/report", None),
+            "?from=2026-01-01&to=2026-03-31",
         ),
         case("GET", "/v1/patients/{patient_id}/changes", None),
         case("GET", "/v1/patients/{patient_id}/questionnaires", None),
@@ -214,6 +238,7 @@ fn patient_routes(w: &World) -> Vec<Route> {
                 method,
                 path: format!("{path}{}", c.query),
                 body: c.body.clone(),
+                csv: c.csv,
                 patient_only: c.patient_only,
             }
         })
@@ -223,7 +248,14 @@ fn patient_routes(w: &World) -> Vec<Route> {
 }
 
 async fn call(w: &World, r: &Route, token: Option<&str>) -> crate::common::Resp {
-    w.app.call(&r.method, &r.path, token, r.body.clone()).await
+    let Some(csv) = r.csv else {
+        return w.app.call(&r.method, &r.path, token, r.body.clone()).await;
+    };
+    let request = TestApp::request(&r.method, &r.path, token, None)
+        .header("content-type", "text/csv")
+        .body(axum::body::Body::from(csv))
+        .unwrap();
+    w.app.send(request).await
 }
 
 /// The owner's data is as it was before the forbidden attempts.

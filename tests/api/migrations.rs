@@ -179,13 +179,13 @@ async fn a_corrupt_row_is_an_error_not_a_headache_free_day() {
     db.execute_unprepared("UPDATE diary_entries SET peak_pain = 11")
         .await
         .unwrap();
-    // The column today's entity reads that the first schema lacks, so that the read below
+    // The columns today's entity reads that the first schema lacks, so that the read below
     // fails on the value, not on the schema.
-    db.execute_unprepared(
-        "ALTER TABLE diary_entries ADD COLUMN change_seq BIGINT NOT NULL DEFAULT 0",
-    )
-    .await
-    .unwrap();
+    for column in ["change_seq BIGINT NOT NULL DEFAULT 0", "day_class SMALLINT"] {
+        db.execute_unprepared(&format!("ALTER TABLE diary_entries ADD COLUMN {column}"))
+            .await
+            .unwrap();
+    }
     let err = diary::get(&db, old.patient, old.date).await.unwrap_err();
     assert!(err.to_string().contains("corrupt diary entry"), "{err}");
     assert!(diary::day_records(&db, old.patient, old.date, old.date)

@@ -166,8 +166,39 @@ async fn acknowledged_entries_survive_kill_9_and_tokens_survive_restarts() {
         .unwrap();
         assert_eq!(s, 201);
     }
-    // SIGKILL straight after the last acknowledgement: no graceful shutdown, no checkpoint.
+    // Then 16 concurrent writers (so that the SQLite writes share group commits), killed with
+    // SIGKILL while they are still writing: no graceful shutdown, no checkpoint.
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let mut writers = Vec::new();
+    for w in 0..16i64 {
+        let (base, id, token) = (base.clone(), id.clone(), token.clone());
+        let acknowledged = std::sync::Arc::clone(&acknowledged);
+        writers.push(tokio::spawn(async move {
+            let first = chrono::NaiveDate::from_ymd_opt(2016, 1, 1).unwrap();
+            for k in 0..200 {
+                let date = first + chrono::Duration::days(w * 200 + k);
+                let answer = http(
+                    "PUT",
+                    &format!("{base}/v1/patients/{id}/diary/{date}"),
+                    Some(&token),
+                    Some(&json!({"peak_pain": 3})),
+                )
+                .await;
+                match answer {
+                    Ok((201, _)) => acknowledged.lock().unwrap().push(date.to_string()),
+                    _ => return,
+                }
+            }
+        }));
+    }
+    while acknowledged.lock().unwrap().len() < 64 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     drop(server);
+    for w in writers {
+        w.await.unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
 
     let again = start(dir.path()).await;
     let (s, list) = http(
@@ -184,6 +215,17 @@ async fn acknowledged_entries_survive_kill_9_and_tokens_survive_restarts() {
     assert_eq!(s, 200, "the token signed before the restart still works");
     assert_eq!(list["items"].as_array().unwrap().len(), 20);
     assert_eq!(list["items"][19]["peak_pain"], 9);
+    for date in &acknowledged {
+        let (s, _) = http(
+            "GET",
+            &format!("{}/v1/patients/{id}/diary/{date}", again.base),
+            Some(&token),
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(s, 200, "acknowledged write of {date} lost");
+    }
 }
 
 #[test]

@@ -14,6 +14,9 @@ pub struct Model {
     pub headache_hours: Option<f64>,
     pub feature_flags: i32,
     pub medication_class_flags: i32,
+    /// How the day counts (`domain::Classification::to_bits`), written with the day; NULL only
+    /// for a row written before the column existed, until `Store::migrate` fills it.
+    pub day_class: Option<i16>,
     #[sea_orm(column_type = "Text")]
     pub acute_medications: String,
     pub disability: Option<super::columns::DisabilityColumn>,
