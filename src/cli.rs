@@ -40,7 +40,7 @@ pub enum LogFormat {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Apply pending migrations, then serve the API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending migrations and exit.
     Migrate(DatabaseArgs),
     /// Write a consistent copy of a live SQLite database to a new file and check it
@@ -129,7 +129,7 @@ pub async fn run() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.log_format);
     let result = match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Migrate(args) => migrate(args).await,
         Command::Backup(args) => crate::backup::run(&args.database, &args.to).await,
         Command::User(UserCommand::Create(args)) => create_user(args).await,
