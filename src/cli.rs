@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate`, `user create`, `openapi` and `demo`.
+//! The command line: `serve`, `migrate`, `backup`, `user create`, `openapi` and `demo`.
 
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
@@ -20,14 +20,32 @@ use crate::store::Store;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Log lines as plain text (default) or as one JSON object per line.
+    #[arg(
+        long,
+        global = true,
+        env = "LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Apply pending migrations, then serve the API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending migrations and exit.
     Migrate(DatabaseArgs),
+    /// Write a consistent copy of a live SQLite database to a new file and check it
+    /// (for PostgreSQL, use `pg_dump`).
+    Backup(BackupArgs),
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -62,6 +80,15 @@ pub struct CreateUserArgs {
 }
 
 #[derive(clap::Args, Debug)]
+pub struct BackupArgs {
+    /// The file to write; it must not exist yet.
+    #[arg(long)]
+    pub to: std::path::PathBuf,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(clap::Args, Debug)]
 pub struct DemoArgs {
     /// Seed of the generator: the same seed on the same day gives the same clinic.
     #[arg(long, default_value_t = demo::DEFAULT_SEED)]
@@ -82,24 +109,29 @@ pub enum StaffRole {
     Clinician,
 }
 
-fn init_tracing() {
+fn init_tracing(format: LogFormat) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     // Colours only for a person at a terminal; a log file or a pipe gets plain text.
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+        LogFormat::Json => builder.json().with_current_span(true).try_init(),
+    };
 }
 
 /// Runs the command line; the exit code says whether it worked.
 pub async fn run() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    init_tracing(cli.log_format);
     let result = match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Migrate(args) => migrate(args).await,
+        Command::Backup(args) => crate::backup::run(&args.database, &args.to).await,
         Command::User(UserCommand::Create(args)) => create_user(args).await,
         Command::Openapi => {
             print!("{}", openapi_json());
@@ -161,11 +193,34 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             "SMTP_URL is not set: password-reset codes cannot be mailed (admins can issue them)"
         );
     }
-    let state = AppState::build(store, &auth, limits, mailer).map_err(|e| e.to_string())?;
+    let web = args.ops.web_settings().map_err(|e| e.to_string())?;
+    let mut state = AppState::build(store, &auth, limits, mailer).map_err(|e| e.to_string())?;
+    state.web = web;
+    if let Some(bind) = &args.ops.metrics_bind {
+        serve_metrics(bind, state.clone()).await?;
+    }
+    let audit = state.audit.clone();
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!("listening on http://{local} (docs at http://{local}/docs)");
     tokio::spawn(crate::limits::maintain(state.clone()));
     crate::server::serve(listener, app(state), connections, shutdown_signal()).await;
+    // The audit rows of the last requests are written before the process ends.
+    audit.flush().await;
+    Ok(())
+}
+
+/// Starts the metrics listener (its own socket, only `GET /metrics`).
+async fn serve_metrics(bind: &str, state: AppState) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|e| format!("cannot listen for metrics on {bind}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!("metrics on http://{local}/metrics");
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, crate::metrics::router(state)).await {
+            tracing::error!(error = %e, "metrics listener stopped");
+        }
+    });
     Ok(())
 }
 

@@ -110,6 +110,8 @@ pub struct ServeArgs {
     pub limits: LimitArgs,
     #[command(flatten)]
     pub connections: ConnectionArgs,
+    #[command(flatten)]
+    pub ops: OpsArgs,
 }
 
 /// Budgets against abuse (README, "Limits"). Login, sign-up and reset budgets are counted in the
@@ -296,6 +298,38 @@ impl ConnectionArgs {
     }
 }
 
+/// Operations options of `serve`: metrics, CORS, HSTS.
+#[derive(Args, Clone, Debug, Default)]
+pub struct OpsArgs {
+    /// Address of a second listener that serves only `GET /metrics` (Prometheus); off when
+    /// absent. Keep it off the public network.
+    #[arg(long, env = "METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+    /// Origins a browser may call the API from, comma-separated (`https://dashboard.example`);
+    /// CORS is off when empty.
+    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+    /// Send `Strict-Transport-Security` (only when every client reaches the service over HTTPS).
+    #[arg(long, env = "HSTS")]
+    pub hsts: bool,
+}
+
+impl OpsArgs {
+    /// The HTTP settings, with every CORS origin checked.
+    pub fn web_settings(&self) -> Result<crate::web::WebSettings, ConfigError> {
+        let cors_origins = self
+            .cors_origins
+            .iter()
+            .filter(|o| !o.trim().is_empty())
+            .map(|o| crate::web::parse_origin(o).map_err(ConfigError::CorsOrigin))
+            .collect::<Result<_, _>>()?;
+        Ok(crate::web::WebSettings {
+            cors_origins,
+            hsts: self.hsts,
+        })
+    }
+}
+
 /// Settings the running API needs, resolved and validated.
 #[derive(Clone)]
 pub struct AuthSettings {
@@ -343,6 +377,8 @@ pub enum ConfigError {
     NotPositive(&'static str),
     #[error("TRUSTED_PROXIES: {0}")]
     TrustedProxies(String),
+    #[error("{0}")]
+    CorsOrigin(String),
 }
 
 impl std::fmt::Debug for ServeArgs {
@@ -530,6 +566,7 @@ mod tests {
             mail: Default::default(),
             limits: LimitArgs::default(),
             connections: ConnectionArgs::default(),
+            ops: OpsArgs::default(),
         };
         assert!(matches!(
             args.auth_settings(),

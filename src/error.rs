@@ -49,6 +49,10 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub conflicts: Option<Vec<VersionConflict>>,
+    /// The request's `x-request-id` (also in the response header), to quote when asking for help.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, max_length = 128)]
+    pub request_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -190,6 +194,7 @@ impl ApiError {
             detail,
             errors,
             conflicts,
+            request_id: None,
         }
     }
 }

@@ -7,7 +7,9 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod demo;
@@ -16,6 +18,7 @@ pub mod error;
 pub mod export;
 pub mod limits;
 pub mod mail;
+pub mod metrics;
 pub mod report;
 pub mod request_id;
 pub mod router;
@@ -23,6 +26,7 @@ pub mod server;
 pub mod service;
 pub mod state;
 pub mod store;
+pub mod web;
 
 pub use router::{app, openapi_document, openapi_json, MAX_BODY_BYTES};
 pub use state::AppState;

@@ -4,6 +4,8 @@
 //! OpenAPI document come from the same list and cannot diverge. The order of this list is the
 //! order of `openapi/openapi.json`; new routes go at the end of their group.
 
+use std::sync::Arc;
+
 use axum::extract::{DefaultBodyLimit, MatchedPath};
 use axum::http::{header, HeaderName, HeaderValue, Request};
 use axum::response::{IntoResponse, Response};
@@ -19,8 +21,9 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::api::{
-    accounts, add_problem_responses, care_team, changes, contract, data_rights, diary, health,
-    method_not_allowed, outcomes, password, patients, questionnaires, record, treatments, ApiDoc,
+    accounts, add_problem_responses, audit, care_team, changes, contract, data_rights, diary,
+    health, method_not_allowed, outcomes, password, patients, questionnaires, record, treatments,
+    ApiDoc,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -97,6 +100,9 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(record::export_fhir))
         .routes(routes!(record::treatment_report))
         .routes(routes!(record::range_report))
+        // The audit trail: the patient's access log, the admin's view of the whole trail.
+        .routes(routes!(audit::access_log))
+        .routes(routes!(audit::admin_audit))
         // Health: orchestrators and load balancers, no token.
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
@@ -131,7 +137,9 @@ pub fn app(state: AppState) -> Router {
     add_problem_responses(&mut doc);
     contract::apply(&mut doc);
     let x_request_id = HeaderName::from_static("x-request-id");
-    router
+    let web = state.web.clone();
+    let metrics = Arc::clone(&state.metrics);
+    let router = router
         .merge(
             SwaggerUi::new("/docs")
                 .url("/openapi.json", doc)
@@ -139,6 +147,10 @@ pub fn app(state: AppState) -> Router {
                 .config(Config::default().validator_url("none")),
         )
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.audit.clone(),
+            crate::audit::layer,
+        ))
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(method_not_allowed::as_problem))
@@ -150,11 +162,16 @@ pub fn app(state: AppState) -> Router {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
-        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(CatchPanicLayer::custom(panic_response));
+    crate::web::layers(router, &web)
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
         ]))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            crate::metrics::layer,
+        ))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
                 let request_id = req

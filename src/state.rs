@@ -1,9 +1,10 @@
 //! [`AppState`]: what every request handler shares (the store, the token keys, the password
-//! hasher, the abuse limits, the admission gate for panel-wide reads, the session cache and
-//! the password-reset worker).
+//! hasher, the abuse limits, the admission gate for panel-wide reads, the session cache, the
+//! password-reset worker, the audit writer, the metrics and the HTTP settings).
 
 use std::sync::Arc;
 
+use crate::audit::AuditLog;
 use crate::auth::password::PasswordHasher;
 use crate::auth::sessions::Sessions;
 use crate::auth::tokens::TokenKeys;
@@ -11,8 +12,10 @@ use crate::config::AuthSettings;
 use crate::error::ApiError;
 use crate::limits::{CallerLimiter, LimitSettings, Throttle};
 use crate::mail::Mailer;
+use crate::metrics::Metrics;
 use crate::service::password_reset::ResetQueue;
 use crate::store::Store;
+use crate::web::WebSettings;
 
 /// What every request handler shares.
 #[derive(Clone, Debug)]
@@ -34,6 +37,11 @@ pub struct AppState {
     pub sessions: Sessions,
     /// Password-reset requests, handled off the request path.
     pub password_resets: ResetQueue,
+    /// The audit trail's writer (see `crate::audit`).
+    pub audit: AuditLog,
+    pub metrics: Arc<Metrics>,
+    /// CORS and HSTS (`serve`'s flags); the default has both off.
+    pub web: WebSettings,
 }
 
 impl AppState {
@@ -78,6 +86,9 @@ impl AppState {
             limits,
             sessions: Sessions::new(store.db.clone()),
             password_resets: ResetQueue::start(store.clone(), mailer),
+            audit: AuditLog::start(store.clone()),
+            metrics: Arc::new(Metrics::new()),
+            web: WebSettings::default(),
             store,
             tokens: Arc::new(TokenKeys::new(auth)),
             hasher: PasswordHasher::new()?,

@@ -9,6 +9,7 @@ mod m20261201_100001_change_feed;
 mod m20261201_100002_questionnaires;
 mod m20261201_200001_sessions_and_resets;
 mod m20261201_300001_throttle_and_treatment_editor;
+mod m20261201_400001_audit_events;
 mod m20261201_500001_day_class;
 
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_100002_questionnaires::Migration),
             Box::new(m20261201_200001_sessions_and_resets::Migration),
             Box::new(m20261201_300001_throttle_and_treatment_editor::Migration),
+            Box::new(m20261201_400001_audit_events::Migration),
             Box::new(m20261201_500001_day_class::Migration),
         ]
     }

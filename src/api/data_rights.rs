@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::accounts::User;
+use super::audit::AuditEvent;
 use super::care_team::LinkedClinician;
 use super::diary::DiaryEntry;
 use super::extract::{ApiJson, ApiPath};
@@ -19,7 +20,7 @@ use crate::auth::{AuthUser, Role};
 use crate::domain::account::check_password_length;
 use crate::domain::questionnaire::QuestionnaireResponse;
 use crate::domain::{Problems, UserId};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::service::erasure;
 use crate::service::export::{patient_record, PatientRecord};
 use crate::state::AppState;
@@ -53,12 +54,21 @@ pub struct PatientExport {
     pub care_team: Vec<LinkedClinician>,
     /// Logins of the account.
     pub sessions: Vec<SessionRecord>,
+    /// Who else read or changed the data (the access log), oldest first.
+    pub access_log: Vec<AuditEvent>,
 }
 
-impl From<PatientRecord> for PatientExport {
-    fn from(record: PatientRecord) -> Self {
+impl TryFrom<PatientRecord> for PatientExport {
+    type Error = ApiError;
+
+    fn try_from(record: PatientRecord) -> ApiResult<Self> {
         let tz = record.account.timezone;
-        Self {
+        Ok(Self {
+            access_log: record
+                .access_log
+                .into_iter()
+                .map(AuditEvent::try_from)
+                .collect::<ApiResult<_>>()?,
             exported_at: crate::store::now(),
             diary: record.diary.into_iter().map(DiaryEntry::from).collect(),
             treatments: record
@@ -87,7 +97,7 @@ impl From<PatientRecord> for PatientExport {
                 })
                 .collect(),
             profile: record.account.into(),
-        }
+        })
     }
 }
 
@@ -112,7 +122,7 @@ pub(crate) async fn export_my_data(
 ) -> ApiResult<Json<PatientExport>> {
     let patient = caller.require(Role::Patient)?;
     let record = patient_record(&state, patient.as_patient()).await?;
-    Ok(Json(record.into()))
+    Ok(Json(record.try_into()?))
 }
 
 /// Delete my account

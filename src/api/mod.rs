@@ -3,6 +3,7 @@
 //! and the problem responses every operation shares.
 
 pub mod accounts;
+pub mod audit;
 pub mod care_team;
 pub mod changes;
 pub mod contract;
@@ -64,6 +65,7 @@ use crate::error::{FieldError, Problem, PROBLEM_JSON};
         (name = "sync", description = "The patient app's changes feed (README, Sync protocol)"),
         (name = "questionnaires", description = "MIDAS and HIT-6 questionnaires, scored"),
         (name = "outcomes", description = "Before/after summaries, calendars and cohorts (docs/clinical-rules.md)"),
+        (name = "audit", description = "Who read or changed a patient's data"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::dates::optional_iso_date;
 use super::extract::{ApiQuery, PatientPath, TreatmentPath};
 use super::treatments::Treatment;
+use crate::audit::AuditScope;
 use crate::auth::{require_patient_access, Access, AuthUser, Role};
 use crate::domain::questionnaire::QuestionnairesAround;
 use crate::domain::range::add_days;
@@ -429,6 +430,7 @@ pub(crate) async fn day_calendar(
 pub(crate) async fn cohort_summary(
     State(state): State<AppState>,
     caller: AuthUser,
+    audit: AuditScope,
     ApiQuery(params): ApiQuery<CohortParams>,
 ) -> ApiResult<Json<CohortSummary>> {
     caller.require(Role::Clinician)?;
@@ -436,6 +438,7 @@ pub(crate) async fn cohort_summary(
     let (window_days, range) = params.validate()?;
     let cohort =
         outcomes::cohort_summary(&state.store, caller.id, params.kind, window_days, range).await?;
+    audit.pooled(cohort.pooled_patients.iter().copied());
     Ok(Json(CohortSummary::new(
         params.kind,
         window_days,

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::extract::{ApiQuery, PatientPath};
 use super::pagination::{encode_cursor, PageParams};
 use super::treatments::Treatment;
+use crate::audit::AuditScope;
 use crate::auth::{require_patient_access, Access, AuthUser, Role};
 use crate::domain::WindowStats;
 use crate::error::ApiResult;
@@ -107,6 +108,7 @@ pub(crate) async fn get_patient(
 pub(crate) async fn list_patients(
     State(state): State<AppState>,
     caller: AuthUser,
+    audit: AuditScope,
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> ApiResult<Json<PatientList>> {
     caller.require(Role::Clinician)?;
@@ -114,6 +116,7 @@ pub(crate) async fn list_patients(
     let page = page.into_request()?;
     let after = page.after_id()?;
     let (items, more) = patients::list_patients(&state.store, caller.id, after, page.limit).await?;
+    audit.pooled(items.iter().map(|o| o.patient.id.0));
     let next_cursor = more
         .then(|| {
             items

@@ -63,6 +63,9 @@ impl FromRequestParts<AppState> for AuthUser {
         // The session must still be live and the account still hold the token's role; then the
         // caller's request rate (keys only from live sessions, so the map stays bounded).
         let caller = state.sessions.authorize(&claims).await?;
+        if let Some(scope) = parts.extensions.get::<crate::audit::AuditScope>() {
+            scope.set_actor(caller);
+        }
         state.caller_limit.check(caller.id.0)?;
         Ok(caller)
     }

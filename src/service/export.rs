@@ -5,6 +5,7 @@ use crate::domain::questionnaire::QuestionnaireResponse;
 use crate::domain::PatientId;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::store::audit::{self, AuditFilter, AuditRow};
 use crate::store::diary::StoredEntry;
 use crate::store::entities::{care_link, session};
 use crate::store::treatments::StoredTreatment;
@@ -23,6 +24,8 @@ pub struct PatientRecord {
     pub questionnaires: Vec<QuestionnaireResponse>,
     pub care_team: Vec<(care_link::Model, Account)>,
     pub sessions: Vec<session::Model>,
+    /// The audit trail's rows about the patient.
+    pub access_log: Vec<AuditRow>,
 }
 
 pub async fn patient_record(state: &AppState, patient: PatientId) -> ApiResult<PatientRecord> {
@@ -32,7 +35,14 @@ pub async fn patient_record(state: &AppState, patient: PatientId) -> ApiResult<P
         .ok_or_else(|| {
             ApiError::Unauthorized("The account of this token no longer exists.".into())
         })?;
+    // The rows of requests answered before this one are in the database first.
+    state.audit.flush().await;
+    let everything_about = AuditFilter {
+        patient_id: Some(patient.0),
+        ..AuditFilter::default()
+    };
     Ok(PatientRecord {
+        access_log: audit::list(db, &everything_about, ALL).await?,
         diary: diary::list_range(db, patient, None, None, None, ALL).await?,
         treatments: treatments::list(db, patient, None, ALL).await?,
         questionnaires: questionnaires::list(db, patient, Default::default(), None, ALL).await?,

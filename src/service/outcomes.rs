@@ -139,6 +139,8 @@ pub struct Cohort {
     /// Distinct patients among them.
     pub patients: u32,
     pub pooled: CohortOutcome,
+    /// Those patients, whose diaries were pooled (each gets a row in the audit trail).
+    pub pooled_patients: Vec<Uuid>,
 }
 
 /// Pools the outcomes of every treatment of `kind` whose treatment day lies in `range`, over
@@ -164,11 +166,12 @@ pub async fn cohort_summary(
             range.contains(day).then_some((t.patient_id.0, day))
         })
         .collect();
-    let patients_treated = matching
+    let pooled_patients: Vec<Uuid> = matching
         .iter()
         .map(|(p, _)| *p)
         .collect::<HashSet<_>>()
-        .len();
+        .into_iter()
+        .collect();
     // The database sums each treatment's baseline and post window from the classification
     // stored with each day: one row per window comes back, not the days. Time grows with the
     // number of treatments, memory by two tallies per treatment.
@@ -205,7 +208,8 @@ pub async fn cohort_summary(
         .collect();
     Ok(Cohort {
         treatments: u32::try_from(matching.len()).unwrap_or(u32::MAX),
-        patients: u32::try_from(patients_treated).unwrap_or(u32::MAX),
+        patients: u32::try_from(pooled_patients.len()).unwrap_or(u32::MAX),
         pooled: pool_outcomes(&outcomes),
+        pooled_patients,
     })
 }

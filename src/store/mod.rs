@@ -7,6 +7,8 @@
 //! for every writer that queued meanwhile). PostgreSQL runs the same code with its own
 //! transaction per writer and no gate.
 
+pub mod audit;
+pub mod backup;
 pub mod care;
 pub mod changes;
 pub mod diary;
@@ -49,6 +51,14 @@ pub struct Store {
     /// SQLite has one writer at a time; queueing writers here is fairer and cheaper than the
     /// busy handler's sleep-and-retry, and lets them share a COMMIT. `None` on PostgreSQL.
     write_gate: Option<group::GroupCommit>,
+}
+
+/// How the connection pool is used, for the metrics.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolUse {
+    pub open: u32,
+    pub idle: usize,
+    pub max: u32,
 }
 
 /// A write transaction: on SQLite a savepoint of the group's transaction, holding the write gate
@@ -173,7 +183,35 @@ impl Store {
         }
     }
 
-    /// Writers queued on the SQLite write gate right now (0 on PostgreSQL); for tests.
+    /// How the connection pool is used, for the metrics.
+    pub fn pool_use(&self) -> PoolUse {
+        match self.backend() {
+            DbBackend::Sqlite => {
+                let pool = self.db.get_sqlite_connection_pool();
+                PoolUse {
+                    open: pool.size(),
+                    idle: pool.num_idle(),
+                    max: pool.options().get_max_connections(),
+                }
+            }
+            DbBackend::Postgres => {
+                let pool = self.db.get_postgres_connection_pool();
+                PoolUse {
+                    open: pool.size(),
+                    idle: pool.num_idle(),
+                    max: pool.options().get_max_connections(),
+                }
+            }
+            _ => PoolUse {
+                open: 0,
+                idle: 0,
+                max: 0,
+            },
+        }
+    }
+
+    /// Writers queued on the SQLite write gate right now (0 on PostgreSQL); for tests and the
+    /// `db_write_queue` metric.
     pub fn writers_waiting(&self) -> usize {
         self.write_gate.as_ref().map_or(0, |g| g.writers_waiting())
     }

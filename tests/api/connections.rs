@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::server::{http, start_with, Server, BIN};
+use crate::server::{http, start_command, Server, BIN};
 
 /// Long enough for any healthy server, short enough to fail a hanging one.
 const BOUND: Duration = Duration::from_secs(60);
@@ -38,7 +38,7 @@ async fn until_closed(stream: &mut TcpStream) -> String {
 #[tokio::test]
 async fn idle_sockets_and_half_sent_headers_are_closed() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start_with(
+    let server = start_command(
         dir.path(),
         Command::new(BIN),
         &[
@@ -47,6 +47,7 @@ async fn idle_sockets_and_half_sent_headers_are_closed() {
             "--idle-timeout-secs",
             "2",
         ],
+        &[],
     )
     .await;
     let mut idle = TcpStream::connect(addr(&server)).await.unwrap();
@@ -68,10 +69,11 @@ async fn idle_sockets_and_half_sent_headers_are_closed() {
 #[tokio::test]
 async fn a_half_sent_body_gets_408_and_the_connection_is_closed() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start_with(
+    let server = start_command(
         dir.path(),
         Command::new(BIN),
         &["--request-timeout-secs", "1", "--idle-timeout-secs", "30"],
+        &[],
     )
     .await;
     let mut stream = TcpStream::connect(addr(&server)).await.unwrap();
@@ -93,7 +95,7 @@ async fn idle_sockets_cannot_starve_the_server_under_a_low_descriptor_limit() {
     // 100 descriptors: the connection cap is fitted below it, so the server never runs out.
     let mut shell = Command::new("sh");
     shell.args(["-c", "ulimit -n 100 && exec \"$0\" \"$@\"", BIN]);
-    let server = start_with(
+    let server = start_command(
         dir.path(),
         shell,
         &[
@@ -102,6 +104,7 @@ async fn idle_sockets_cannot_starve_the_server_under_a_low_descriptor_limit() {
             "--idle-timeout-secs",
             "4",
         ],
+        &[],
     )
     .await;
     // An attacker opens 150 sockets and never sends a byte (and never closes them).
@@ -124,7 +127,7 @@ async fn idle_sockets_cannot_starve_the_server_under_a_low_descriptor_limit() {
 #[tokio::test]
 async fn beyond_the_connection_cap_clients_wait_and_are_served_when_a_slot_frees() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start_with(
+    let server = start_command(
         dir.path(),
         Command::new(BIN),
         &[
@@ -135,6 +138,7 @@ async fn beyond_the_connection_cap_clients_wait_and_are_served_when_a_slot_frees
             "--idle-timeout-secs",
             "600",
         ],
+        &[],
     )
     .await;
     // start_with's readiness probe has closed its connection; two slots are free again.
@@ -167,7 +171,7 @@ async fn beyond_the_connection_cap_clients_wait_and_are_served_when_a_slot_frees
 #[tokio::test]
 async fn sigterm_stops_accepting_and_lets_open_requests_finish() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = start_with(dir.path(), Command::new(BIN), &[]).await;
+    let mut server = start_command(dir.path(), Command::new(BIN), &[], &[]).await;
     let body = br#"{"email": "ana@example.org", "password": "long enough pw", "timezone": "UTC"}"#;
     let mut stream = TcpStream::connect(addr(&server)).await.unwrap();
     // `Expect: 100-continue`: the server answers 100 once the handler reads the body, so the
@@ -217,7 +221,7 @@ async fn sigterm_stops_accepting_and_lets_open_requests_finish() {
 #[tokio::test]
 async fn oversized_request_heads_are_refused_and_the_server_stays_up() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start_with(dir.path(), Command::new(BIN), &[]).await;
+    let server = start_command(dir.path(), Command::new(BIN), &[], &[]).await;
     let mut stream = TcpStream::connect(addr(&server)).await.unwrap();
     let junk = "x".repeat(100 * 1024);
     let head = format!("GET /health/live HTTP/1.1\r\nHost: x\r\nX-Junk: {junk}\r\n\r\n");

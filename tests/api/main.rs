@@ -5,6 +5,7 @@
 mod common;
 
 mod accounts;
+mod audit;
 mod authorization;
 mod care_team;
 mod changes;
@@ -19,6 +20,8 @@ mod hardening;
 mod limits;
 mod migrations;
 mod openapi;
+mod ops;
+mod ops_server;
 mod outcomes;
 mod password_reset;
 mod questionnaires;

@@ -30,26 +30,39 @@ impl Drop for Server {
     }
 }
 
-fn database_url(dir: &Path) -> String {
+pub(crate) fn database_url(dir: &Path) -> String {
     format!("sqlite://{}?mode=rwc", dir.join("diary.db").display())
 }
 
 async fn start(dir: &Path) -> Server {
-    start_with(dir, Command::new(BIN), &[]).await
+    start_with(dir, &[], &[]).await
 }
 
-/// Starts `serve` through `command` (the binary, or a shell that execs it) with more flags.
-pub(crate) async fn start_with(dir: &Path, mut command: Command, extra: &[&str]) -> Server {
+/// Starts `serve` with more arguments and environment; its log goes to `dir/server.log`.
+pub(crate) async fn start_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+    start_command(dir, Command::new(BIN), args, env).await
+}
+
+/// Starts `serve` through `command` (the binary, or a shell that execs it) with more
+/// arguments and environment.
+pub(crate) async fn start_command(
+    dir: &Path,
+    mut command: Command,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Server {
     let port = free_port();
+    let log = std::fs::File::create(dir.join("server.log")).unwrap();
     let child = command
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .args(extra)
+        .args(args)
         .env("DATABASE_URL", database_url(dir))
         .env_remove("JWT_SECRET")
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .current_dir(dir)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
@@ -78,6 +91,17 @@ pub(crate) async fn http(
     token: Option<&str>,
     body: Option<&Value>,
 ) -> std::io::Result<(u16, Value)> {
+    let (status, text) = http_text(method, url, token, body).await?;
+    Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+}
+
+/// [`http`] with the body as text.
+pub(crate) async fn http_text(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> std::io::Result<(u16, String)> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url.strip_prefix("http://").unwrap();
     let (host, path) = rest.split_at(rest.find('/').unwrap());
@@ -105,7 +129,7 @@ pub(crate) async fn http(
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
-    Ok((status, serde_json::from_str(body).unwrap_or(Value::Null)))
+    Ok((status, body.to_owned()))
 }
 
 #[tokio::test]

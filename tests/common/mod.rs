@@ -59,6 +59,15 @@ impl Resp {
             .unwrap_or_default()
     }
 
+    /// The body without `request_id`, which differs on every answer: for comparing problems.
+    pub fn without_request_id(&self) -> Value {
+        let mut body = self.body.clone();
+        if let Some(object) = body.as_object_mut() {
+            object.remove("request_id");
+        }
+        body
+    }
+
     pub fn content_type(&self) -> &str {
         self.headers
             .get("content-type")

@@ -1,6 +1,7 @@
 //! sea-orm entities: the rows as the database stores them. API types live in `crate::api`;
 //! the store converts between the two so a column change never leaks into the contract.
 
+pub mod audit_event;
 pub mod care_invite;
 pub mod care_link;
 pub mod columns;
