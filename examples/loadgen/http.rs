@@ -38,6 +38,8 @@ impl std::fmt::Display for HttpError {
     }
 }
 
+const CLOSED_BEFORE_ANSWER: &str = "connection closed before the answer";
+
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
@@ -53,8 +55,25 @@ impl Conn {
     }
 
     /// Sends one request and reads its answer; on any failure the connection is dropped (the
-    /// next request reconnects).
+    /// next request reconnects). A kept-alive connection that the server closed while it was
+    /// idle (its idle timeout) is reopened and the request sent once more, as HTTP clients do.
     pub async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&[u8]>,
+    ) -> Result<Response, HttpError> {
+        let reused = self.stream.is_some();
+        match self.request_once(method, path, token, body).await {
+            Err(HttpError(e)) if reused && e == CLOSED_BEFORE_ANSWER => {
+                self.request_once(method, path, token, body).await
+            }
+            other => other,
+        }
+    }
+
+    async fn request_once(
         &mut self,
         method: &str,
         path: &str,
@@ -124,7 +143,7 @@ impl Conn {
                 break i + 4;
             }
             if read_more(stream, &mut self.buf).await? == 0 {
-                return Err(HttpError("connection closed before the answer".into()));
+                return Err(HttpError(CLOSED_BEFORE_ANSWER.into()));
             }
         };
         let head = std::str::from_utf8(&self.buf[..head_end])
