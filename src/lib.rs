@@ -4,7 +4,7 @@
 //! binary and the integration tests both call it, so tests exercise exactly the router that runs
 //! in production. The clinical rules are in [`domain`] and documented in `docs/clinical-rules.md`.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod api;
 pub mod audit;

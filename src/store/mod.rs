@@ -19,6 +19,7 @@ mod group;
 pub mod password_resets;
 pub mod questionnaires;
 pub mod sessions;
+pub mod sqlite_plans;
 pub mod throttle;
 pub mod tokens;
 pub mod treatments;
@@ -103,7 +104,16 @@ impl Store {
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(10))
             .sqlx_logging(false);
+        if !is_sqlite {
+            // Only a connection idle long enough for a server, proxy or firewall to have
+            // dropped it is pinged first; a ping on every checkout is a round trip per query.
+            options.test_before_acquire_if_idle_for(Duration::from_secs(30));
+        }
         if is_sqlite {
+            // A pool check before each query is a round trip to the connection's worker
+            // thread, and a local file has no connection to lose: it doubled the thread
+            // hand-offs of every read.
+            options.test_before_acquire(false);
             let sync = match args.sqlite_synchronous {
                 SqliteSync::Full => SqliteSynchronous::Full,
                 SqliteSync::Normal => SqliteSynchronous::Normal,
@@ -118,6 +128,12 @@ impl Store {
                     // 2 MiB of page cache per connection: the OS caches the file anyway, and
                     // 8 × 4 MiB made up a third of the server's memory under load.
                     .pragma("cache_size", "-2048")
+                    // The worker thread hands rows over through a bounded channel; at the
+                    // default 50 a 90-day read waited for the reader twice on the way.
+                    .row_buffer_size(512)
+            });
+            options.map_sqlx_sqlite_pool_opts(|pool| {
+                pool.after_connect(|conn, _| Box::pin(sqlite_plans::keep_plans_stable(conn)))
             });
         }
         if let Some(dir) = args
