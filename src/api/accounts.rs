@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::extract::ApiJson;
 use super::validate::{double_option, not_null};
 use super::{Conflict, TooManyRequests, Unauthorized};
+use crate::auth::sessions::SessionChange;
 use crate::auth::{AuthUser, Role};
 use crate::domain::account::{
     normalize_display_name, normalize_email, parse_timezone, MAX_PASSWORD_CHARS,
@@ -20,7 +21,7 @@ use crate::domain::{AccountDraft, NewAccount, Problems};
 use crate::error::{ApiError, ApiResult};
 use crate::limits::ClientAddr;
 use crate::service::accounts::{create_account, AccountError};
-use crate::service::sessions::{self, Session};
+use crate::service::sessions::{self, commit_announced, Session};
 use crate::state::AppState;
 use crate::store::users::{self, Account};
 
@@ -332,7 +333,9 @@ pub(crate) async fn update_me(
     let current = load_me(&state, caller).await?;
     let txn = state.store.begin_write().await?;
     let updated = users::update_profile(&*txn, current.id, display_name, timezone).await?;
-    txn.commit().await?;
+    // Every instance forgets the cached profile (the time zone decides "today" and each
+    // treatment's day) before this answers.
+    commit_announced(&state, txn, SessionChange::Profile(current.id.0)).await?;
     Ok(Json(updated.into()))
 }
 

@@ -197,7 +197,7 @@ pub(crate) async fn access_log(
     ApiQuery(params): ApiQuery<AccessLogParams>,
 ) -> ApiResult<Json<AuditEventList>> {
     let (mut filter, limit) = filter_of(params.from, params.to, params.limit, params.cursor)?;
-    require_patient_access(&state.store.db, caller, patient_id, Access::PatientOnly).await?;
+    require_patient_access(&state, caller, patient_id, Access::PatientOnly).await?;
     filter.patient_id = Some(patient_id.0);
     Ok(Json(page_of(&state, filter, limit).await?))
 }

@@ -12,10 +12,12 @@ use uuid::Uuid;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::pagination::{paginate, PageParams};
 use super::Conflict;
+use crate::auth::sessions::SessionChange;
 use crate::auth::{AuthUser, Role};
 use crate::domain::UserId;
 use crate::error::{ApiError, ApiResult};
 use crate::service::care_team;
+use crate::service::sessions::commit_announced;
 use crate::state::AppState;
 use crate::store::care;
 use crate::store::users::Account;
@@ -159,6 +161,11 @@ pub(crate) async fn unlink_clinician(
     if !care::unlink(&*txn, caller.as_patient(), UserId(clinician_id)).await? {
         return Err(ApiError::not_found("No such linked clinician."));
     }
-    txn.commit().await?;
+    // Every instance forgets the link before this answers.
+    let change = SessionChange::Unlinked {
+        patient: caller.id.0,
+        clinician: clinician_id,
+    };
+    commit_announced(&state, txn, change).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -82,7 +82,7 @@ pub(crate) async fn list_changes(
     ApiQuery(params): ApiQuery<ChangesParams>,
 ) -> ApiResult<Json<ChangeFeed>> {
     let (since, limit) = params.validate()?;
-    let patient = require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
+    let patient = require_patient_access(&state, caller, patient_id, Access::Read).await?;
     let page = sync::pull(&state.store, patient_id, since, limit).await?;
     Ok(Json(ChangeFeed::new(page, patient.timezone)))
 }

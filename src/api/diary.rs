@@ -325,7 +325,7 @@ pub(crate) async fn list_diary(
     ApiQuery(params): ApiQuery<DiaryRangeParams>,
 ) -> ApiResult<Json<DiaryEntryList>> {
     let q = params.validate()?;
-    require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
+    require_patient_access(&state, caller, patient_id, Access::Read).await?;
     let db = &state.store.db;
     let rows = diary::list_range(db, patient_id, q.from, q.to, q.after, q.limit + 1).await?;
     let (items, next_cursor) = paginate(rows, q.limit, |r| date_key(r.entry.date()), |r| r.into());
@@ -344,7 +344,7 @@ pub(crate) async fn get_diary_entry(
     path: DiaryDayPath,
 ) -> ApiResult<Response> {
     let date = path.day()?;
-    require_patient_access(&state.store.db, caller, path.patient_id, Access::Read).await?;
+    require_patient_access(&state, caller, path.patient_id, Access::Read).await?;
     let stored = diary::get(&state.store.db, path.patient_id, date)
         .await?
         .ok_or_else(|| ApiError::not_found("No diary entry for this day."))?;
@@ -374,8 +374,8 @@ pub(crate) async fn upsert_diary_entry(
     headers: HeaderMap,
     ApiJson(input): ApiJson<DiaryEntryInput>,
 ) -> ApiResult<Response> {
-    let db = &state.store.db;
-    let patient = require_patient_access(db, caller, path.patient_id, Access::PatientOnly).await?;
+    let patient =
+        require_patient_access(&state, caller, path.patient_id, Access::PatientOnly).await?;
     let date = path.day()?;
     let entry = domain::DiaryEntry::parse(date, input.into(), today_in(patient.timezone))?;
     // After the body: an invalid body is 422 whatever the header says.
@@ -404,8 +404,7 @@ pub(crate) async fn delete_diary_entry(
     path: DiaryDayPath,
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
-    let db = &state.store.db;
-    require_patient_access(db, caller, path.patient_id, Access::PatientOnly).await?;
+    require_patient_access(&state, caller, path.patient_id, Access::PatientOnly).await?;
     let date = path.day()?;
     let condition = precondition(&headers)?;
     diary_service::delete(&state.store, path.patient_id, date, condition).await?;
@@ -430,8 +429,7 @@ pub(crate) async fn batch_upsert_diary(
     PatientPath { patient_id }: PatientPath,
     ApiJson(req): ApiJson<DiaryBatchRequest>,
 ) -> ApiResult<Json<DiaryBatchResult>> {
-    let db = &state.store.db;
-    let patient = require_patient_access(db, caller, patient_id, Access::PatientOnly).await?;
+    let patient = require_patient_access(&state, caller, patient_id, Access::PatientOnly).await?;
     let days = req
         .entries
         .into_iter()

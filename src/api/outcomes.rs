@@ -355,7 +355,7 @@ pub(crate) async fn treatment_summary(
     ApiQuery(params): ApiQuery<TreatmentSummaryParams>,
 ) -> ApiResult<Json<TreatmentSummary>> {
     let (window_days, followup_windows) = params.validate()?;
-    let patient = require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
+    let patient = require_patient_access(&state, caller, patient_id, Access::Read).await?;
     let comparison = outcomes::treatment_summary(
         &state.store,
         &patient,
@@ -381,7 +381,7 @@ pub(crate) async fn patient_summary(
     PatientPath { patient_id }: PatientPath,
     ApiQuery(params): ApiQuery<PatientSummaryParams>,
 ) -> ApiResult<Json<PatientSummary>> {
-    let patient = require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
+    let patient = require_patient_access(&state, caller, patient_id, Access::Read).await?;
     let range = checked_range(params.from, params.to, today_in(patient.timezone), 365)?;
     let period = params.period.unwrap_or(Period::Month);
     let (overall, periods) =
@@ -409,7 +409,7 @@ pub(crate) async fn day_calendar(
     PatientPath { patient_id }: PatientPath,
     ApiQuery(params): ApiQuery<DayCalendarParams>,
 ) -> ApiResult<Json<DayCalendar>> {
-    let patient = require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
+    let patient = require_patient_access(&state, caller, patient_id, Access::Read).await?;
     let range = checked_range(params.from, params.to, today_in(patient.timezone), 28)?;
     let days = outcomes::day_calendar(&state.store, patient_id, patient.timezone, range).await?;
     Ok(Json(DayCalendar {

@@ -93,7 +93,7 @@ pub(crate) async fn get_patient(
     caller: AuthUser,
     PatientPath { patient_id }: PatientPath,
 ) -> ApiResult<Json<PatientProfile>> {
-    let patient = require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
+    let patient = require_patient_access(&state, caller, patient_id, Access::Read).await?;
     Ok(Json(patient.into()))
 }
 

@@ -141,7 +141,7 @@ pub(crate) async fn list_questionnaires(
 ) -> ApiResult<Json<QuestionnaireResponseList>> {
     let (filter, after, limit) = list_request(params)?;
     let db = &state.store.db;
-    require_patient_access(db, caller, patient_id, Access::Read).await?;
+    require_patient_access(&state, caller, patient_id, Access::Read).await?;
     let rows = store::list(db, patient_id, filter, after, limit + 1).await?;
     let (items, next_cursor) = paginate(
         rows,
@@ -169,8 +169,7 @@ pub(crate) async fn submit_questionnaire(
     PatientPath { patient_id }: PatientPath,
     ApiJson(input): ApiJson<QuestionnaireInput>,
 ) -> ApiResult<(StatusCode, Json<QuestionnaireResponse>)> {
-    let db = &state.store.db;
-    let patient = require_patient_access(db, caller, patient_id, Access::PatientOnly).await?;
+    let patient = require_patient_access(&state, caller, patient_id, Access::PatientOnly).await?;
     let submission = Submission {
         instrument: input.instrument,
         completed_on: input.completed_on,
@@ -200,7 +199,7 @@ pub(crate) async fn get_questionnaire(
     }: QuestionnairePath,
 ) -> ApiResult<Json<QuestionnaireResponse>> {
     let db = &state.store.db;
-    require_patient_access(db, caller, patient_id, Access::Read).await?;
+    require_patient_access(&state, caller, patient_id, Access::Read).await?;
     let response = store::get(db, patient_id, response_id)
         .await?
         .ok_or_else(not_found)?;
@@ -223,7 +222,7 @@ pub(crate) async fn delete_questionnaire(
         response_id,
     }: QuestionnairePath,
 ) -> ApiResult<StatusCode> {
-    require_patient_access(&state.store.db, caller, patient_id, Access::PatientOnly).await?;
+    require_patient_access(&state, caller, patient_id, Access::PatientOnly).await?;
     let txn = state.store.begin_write().await?;
     if !store::delete(&*txn, patient_id, response_id).await? {
         return Err(not_found());

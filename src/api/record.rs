@@ -204,7 +204,7 @@ pub(crate) async fn export_diary_csv(
     ApiQuery(params): ApiQuery<DiaryCsvParams>,
 ) -> ApiResult<Response> {
     params.validate()?;
-    require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
+    require_patient_access(&state, caller, patient_id, Access::Read).await?;
     let text = service::diary_csv(&state.store, patient_id, params.from, params.to).await?;
     let mut response = with_type(TEXT_CSV, text);
     response.headers_mut().insert(
@@ -234,8 +234,7 @@ pub(crate) async fn import_diary_csv(
     PatientPath { patient_id }: PatientPath,
     CsvBody(text): CsvBody,
 ) -> ApiResult<Json<DiaryImportResult>> {
-    let patient =
-        require_patient_access(&state.store.db, caller, patient_id, Access::PatientOnly).await?;
+    let patient = require_patient_access(&state, caller, patient_id, Access::PatientOnly).await?;
     let counts = service::import_diary_csv(&state.store, &patient, &text).await?;
     Ok(Json(counts.into()))
 }
@@ -259,7 +258,7 @@ pub(crate) async fn export_fhir(
     caller: AuthUser,
     PatientPath { patient_id }: PatientPath,
 ) -> ApiResult<Response> {
-    let patient = require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
+    let patient = require_patient_access(&state, caller, patient_id, Access::Read).await?;
     let bundle = service::fhir_bundle(&state.store, &patient, Utc::now()).await?;
     let body = serde_json::to_string(&bundle).map_err(ApiError::internal)?;
     Ok(with_type(FHIR_JSON, body))
@@ -288,7 +287,7 @@ pub(crate) async fn treatment_report(
     ApiQuery(params): ApiQuery<TreatmentSummaryParams>,
 ) -> ApiResult<Response> {
     let (n, k) = params.validate()?;
-    let patient = require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
+    let patient = require_patient_access(&state, caller, patient_id, Access::Read).await?;
     let html =
         service::treatment_report(&state.store, &patient, treatment_id, n, k, Utc::now()).await?;
     html_page(html)
@@ -312,7 +311,7 @@ pub(crate) async fn range_report(
     PatientPath { patient_id }: PatientPath,
     ApiQuery(params): ApiQuery<RangeReportParams>,
 ) -> ApiResult<Response> {
-    let patient = require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
+    let patient = require_patient_access(&state, caller, patient_id, Access::Read).await?;
     let range = params.validate(today_in(patient.timezone))?;
     let html = service::range_report(&state.store, &patient, range, Utc::now()).await?;
     html_page(html)

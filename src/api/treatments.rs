@@ -230,7 +230,7 @@ pub(crate) async fn list_treatments(
                 .ok_or_else(|| ApiError::validation("cursor", "is not a cursor of this list"))?,
         ),
     };
-    let patient = require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
+    let patient = require_patient_access(&state, caller, patient_id, Access::Read).await?;
     let rows = treatments::list(&state.store.db, patient_id, after, page.limit + 1).await?;
     let (items, next_cursor) = paginate(
         rows,
@@ -261,13 +261,8 @@ pub(crate) async fn create_treatment(
     PatientPath { patient_id }: PatientPath,
     ApiJson(input): ApiJson<TreatmentInput>,
 ) -> ApiResult<(StatusCode, Json<Treatment>)> {
-    let patient = require_patient_access(
-        &state.store.db,
-        caller,
-        patient_id,
-        Access::ReadAndRecordTreatments,
-    )
-    .await?;
+    let patient =
+        require_patient_access(&state, caller, patient_id, Access::ReadAndRecordTreatments).await?;
     let event = TreatmentEvent::parse(input.into(), Utc::now())?;
     let txn = state.store.begin_write().await?;
     let stored = treatments::insert(&*txn, patient_id, caller.id, &event).await?;
@@ -291,7 +286,7 @@ pub(crate) async fn get_treatment(
         treatment_id,
     }: TreatmentPath,
 ) -> ApiResult<Json<Treatment>> {
-    let patient = require_patient_access(&state.store.db, caller, patient_id, Access::Read).await?;
+    let patient = require_patient_access(&state, caller, patient_id, Access::Read).await?;
     let stored = treatments::get(&state.store.db, patient_id, treatment_id)
         .await?
         .ok_or_else(not_found)?;
@@ -316,13 +311,8 @@ pub(crate) async fn update_treatment(
     }: TreatmentPath,
     ApiJson(patch): ApiJson<TreatmentPatch>,
 ) -> ApiResult<Json<Treatment>> {
-    let patient = require_patient_access(
-        &state.store.db,
-        caller,
-        patient_id,
-        Access::ReadAndRecordTreatments,
-    )
-    .await?;
+    let patient =
+        require_patient_access(&state, caller, patient_id, Access::ReadAndRecordTreatments).await?;
     let txn = state.store.begin_write().await?;
     let current = treatments::get(&*txn, patient_id, treatment_id)
         .await?
@@ -351,13 +341,7 @@ pub(crate) async fn delete_treatment(
         treatment_id,
     }: TreatmentPath,
 ) -> ApiResult<StatusCode> {
-    require_patient_access(
-        &state.store.db,
-        caller,
-        patient_id,
-        Access::ReadAndRecordTreatments,
-    )
-    .await?;
+    require_patient_access(&state, caller, patient_id, Access::ReadAndRecordTreatments).await?;
     let txn = state.store.begin_write().await?;
     let current = treatments::get(&*txn, patient_id, treatment_id)
         .await?

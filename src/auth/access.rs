@@ -6,13 +6,11 @@
 //! - anyone else: 404, exactly as for a patient that does not exist (never reveal that
 //!   another patient exists); an admin: 403 (wrong role, reveals nothing).
 
-use sea_orm::ConnectionTrait;
-
 use super::{AuthUser, Role};
 use crate::domain::{PatientId, UserId};
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::store::users::Account;
-use crate::store::{care, users};
 
 /// What a route does with the patient's data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,9 +27,11 @@ pub fn patient_not_found() -> ApiError {
     ApiError::not_found("No such patient.")
 }
 
-/// Decides access to `patient_id`'s data; returns the patient's account row.
+/// Decides access to `patient_id`'s data; returns the patient's account (without its password
+/// hash). The link and the account come from the session cache, which every unlink, profile
+/// change and deletion invalidates on every instance before it answers (`crate::auth::sessions`).
 pub async fn require_patient_access(
-    db: &impl ConnectionTrait,
+    state: &AppState,
     caller: AuthUser,
     patient_id: PatientId,
     access: Access,
@@ -44,7 +44,7 @@ pub async fn require_patient_access(
         }
         Role::Patient if caller.id != patient_id.into() => return Err(patient_not_found()),
         Role::Clinician => {
-            if !care::is_linked(db, patient_id, caller.id).await? {
+            if !state.sessions.is_linked(patient_id, caller.id).await? {
                 return Err(patient_not_found());
             }
             if access == Access::PatientOnly {
@@ -55,7 +55,9 @@ pub async fn require_patient_access(
         }
         Role::Patient => {}
     }
-    let patient = users::find_by_id(db, patient_id.into())
+    let patient = state
+        .sessions
+        .account(patient_id.into())
         .await?
         .filter(|u| u.role == Role::Patient)
         .ok_or_else(patient_not_found)?;

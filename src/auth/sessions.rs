@@ -21,6 +21,13 @@
 //!   its cache: every request reads the rows until the listener is back, and the cache is
 //!   cleared when it is, because notifications sent meanwhile are lost.
 //!
+//! The same cache, kept exact the same way, answers the two questions every per-patient request
+//! asks before it reads anything: the patient's account (role, time zone) and whether a
+//! clinician caller is linked to that patient ([`Sessions::patient_account`],
+//! [`Sessions::is_linked`]). Unlinking a clinician, changing a profile and deleting an account
+//! announce their change like a logout does, so a clinician refused on one instance is refused
+//! on every instance when the unlink answers.
+//!
 //! The price is paid by the rare session-ending request (a NOTIFY and a round of
 //! acknowledgements, a few milliseconds), not by the reads. On SQLite there is one instance per
 //! database file by construction (the write gate is in-process), so local invalidation is
@@ -37,9 +44,11 @@ use uuid::Uuid;
 
 use super::tokens::Claims;
 use super::{AuthUser, Role};
-use crate::domain::UserId;
+use crate::domain::{PatientId, UserId};
 use crate::error::ApiError;
+use crate::store::care;
 use crate::store::sessions as session_rows;
+use crate::store::users::{self, Account};
 
 /// Channel of the announcements `<origin>:<nonce>:<s|u>:<id>`.
 const CHANNEL: &str = "md_sessions";
@@ -52,13 +61,18 @@ pub const ACK_TIMEOUT: Duration = Duration::from_secs(2);
 /// Beyond this many cached sessions the cache starts afresh (bounded memory).
 const MAX_CACHED: usize = 100_000;
 
-/// What ended.
+/// What ended or changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SessionChange {
     /// One session (logout, refresh-token re-use).
     Ended(Uuid),
-    /// Every session of an account, or the account itself (password, deletion, role).
+    /// Every session of an account, or the account itself (password, deletion, role): also
+    /// its cached account and every cached link of it.
     Account(Uuid),
+    /// An account's profile (time zone, display name): its cached account.
+    Profile(Uuid),
+    /// A patient unlinked a clinician: that cached link.
+    Unlinked { patient: Uuid, clinician: Uuid },
 }
 
 impl SessionChange {
@@ -66,18 +80,38 @@ impl SessionChange {
         match self {
             Self::Ended(id) => format!("s:{id}"),
             Self::Account(id) => format!("u:{id}"),
+            Self::Profile(id) => format!("p:{id}"),
+            Self::Unlinked { patient, clinician } => format!("l:{patient}:{clinician}"),
         }
     }
 
     fn decode(text: &str) -> Option<Self> {
-        let (kind, id) = text.split_once(':')?;
-        let id = id.parse().ok()?;
+        let (kind, rest) = text.split_once(':')?;
+        if kind == "l" {
+            let (patient, clinician) = rest.split_once(':')?;
+            return Some(Self::Unlinked {
+                patient: patient.parse().ok()?,
+                clinician: clinician.parse().ok()?,
+            });
+        }
+        let id = rest.parse().ok()?;
         match kind {
             "s" => Some(Self::Ended(id)),
             "u" => Some(Self::Account(id)),
+            "p" => Some(Self::Profile(id)),
             _ => None,
         }
     }
+}
+
+/// What `require_patient_access` reads on every per-patient request.
+#[derive(Debug, Default)]
+struct AccessCache {
+    /// Accounts by id, without their password hash (an access check never needs it).
+    accounts: HashMap<Uuid, Arc<Account>>,
+    /// (patient, clinician) pairs that are linked. Only links are cached, never their
+    /// absence, so a new link needs no announcement.
+    links: HashSet<(Uuid, Uuid)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,6 +138,7 @@ struct AckWaiter {
 struct Inner {
     instance: Uuid,
     cache: RwLock<HashMap<Uuid, CachedSession>>,
+    access: RwLock<AccessCache>,
     /// Bumped by every invalidation; a miss caches its read only if it did not move.
     generation: AtomicU64,
     /// Whether the cache may be trusted (always on SQLite; on PostgreSQL while listening).
@@ -141,6 +176,14 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+fn read<T>(m: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(|p| p.into_inner())
+}
+
 fn session_ended() -> ApiError {
     ApiError::Unauthorized("This session has ended; log in again.".into())
 }
@@ -148,15 +191,41 @@ fn session_ended() -> ApiError {
 impl Inner {
     fn invalidate(&self, changes: &[SessionChange]) {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
+        let mut cache = write(&self.cache);
+        let mut access = write(&self.access);
         for change in changes {
             match *change {
                 SessionChange::Ended(sid) => {
                     cache.remove(&sid);
                 }
-                SessionChange::Account(user) => cache.retain(|_, s| s.user_id != user),
+                SessionChange::Account(user) => {
+                    cache.retain(|_, s| s.user_id != user);
+                    access.accounts.remove(&user);
+                    access
+                        .links
+                        .retain(|(patient, clinician)| *patient != user && *clinician != user);
+                }
+                SessionChange::Profile(user) => {
+                    access.accounts.remove(&user);
+                }
+                SessionChange::Unlinked { patient, clinician } => {
+                    access.links.remove(&(patient, clinician));
+                }
             }
         }
+    }
+
+    /// As [`Inner::remember`], for the access cache.
+    fn remember_access(&self, generation: u64, add: impl FnOnce(&mut AccessCache)) -> bool {
+        let mut access = write(&self.access);
+        if self.generation.load(Ordering::Acquire) != generation {
+            return false;
+        }
+        if access.accounts.len() >= MAX_CACHED || access.links.len() >= MAX_CACHED {
+            *access = AccessCache::default();
+        }
+        add(&mut access);
+        true
     }
 
     /// Caches what a read found, unless an invalidation happened since the read began at
@@ -184,10 +253,8 @@ impl Inner {
     fn set_trusted(&self, trusted: bool) {
         // Whatever was cached before may have missed notifications: start afresh either way.
         self.generation.fetch_add(1, Ordering::AcqRel);
-        self.cache
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        write(&self.cache).clear();
+        *write(&self.access) = AccessCache::default();
         self.trusted.store(trusted, Ordering::Release);
         self.trusted_tx.send_replace(trusted);
     }
@@ -201,6 +268,7 @@ impl Sessions {
         let inner = Arc::new(Inner {
             instance: Uuid::new_v4(),
             cache: RwLock::new(HashMap::new()),
+            access: RwLock::default(),
             generation: AtomicU64::new(0),
             trusted: AtomicBool::new(!postgres),
             trusted_tx,
@@ -286,6 +354,53 @@ impl Sessions {
             inner.remember(sid, session, generation);
         }
         Ok(session)
+    }
+
+    /// Whether `clinician` is linked to `patient`: from the cache while it is trusted, else
+    /// (and on a miss) from the database.
+    pub async fn is_linked(
+        &self,
+        patient: PatientId,
+        clinician: UserId,
+    ) -> Result<bool, sea_orm::DbErr> {
+        let inner = &self.inner;
+        let trusted = inner.trusted.load(Ordering::Acquire);
+        let key = (patient.0, clinician.0);
+        if trusted && read(&inner.access).links.contains(&key) {
+            return Ok(true);
+        }
+        let generation = inner.generation.load(Ordering::Acquire);
+        let linked = care::is_linked(&self.db, patient, clinician).await?;
+        if linked && trusted {
+            inner.remember_access(generation, |a| {
+                a.links.insert(key);
+            });
+        }
+        Ok(linked)
+    }
+
+    /// The account `id` (any role), without its password hash: from the cache while it is
+    /// trusted, else (and on a miss) from the database.
+    pub async fn account(&self, id: UserId) -> Result<Option<Account>, sea_orm::DbErr> {
+        let inner = &self.inner;
+        let trusted = inner.trusted.load(Ordering::Acquire);
+        if trusted {
+            if let Some(account) = read(&inner.access).accounts.get(&id.0) {
+                return Ok(Some(Account::clone(account)));
+            }
+        }
+        let generation = inner.generation.load(Ordering::Acquire);
+        let Some(mut account) = users::find_by_id(&self.db, id).await? else {
+            return Ok(None);
+        };
+        account.password_hash = String::new();
+        if trusted {
+            let cached = Arc::new(account.clone());
+            inner.remember_access(generation, |a| {
+                a.accounts.insert(id.0, cached);
+            });
+        }
+        Ok(Some(account))
     }
 
     /// Announces `changes` inside the transaction `txn` that makes them, and drops them from
@@ -469,6 +584,7 @@ mod tests {
         Inner {
             instance: Uuid::new_v4(),
             cache: RwLock::new(HashMap::new()),
+            access: RwLock::default(),
             generation: AtomicU64::new(0),
             trusted: AtomicBool::new(true),
             trusted_tx,
@@ -528,13 +644,103 @@ mod tests {
         assert!(!inner.trusted.load(Ordering::Acquire));
     }
 
+    fn cache_access(inner: &Inner, patient: Uuid, clinician: Uuid) {
+        let g = inner.generation.load(Ordering::Acquire);
+        assert!(inner.remember_access(g, |a| {
+            a.links.insert((patient, clinician));
+            a.accounts.insert(patient, Arc::new(account(patient)));
+        }));
+    }
+
+    fn account(id: Uuid) -> Account {
+        Account {
+            id: UserId(id),
+            email: String::new(),
+            password_hash: String::new(),
+            role: Role::Patient,
+            display_name: None,
+            timezone: crate::domain::TimeZone::parse("UTC").expect("UTC"),
+            created_at: chrono::Utc::now(),
+        }
+    }
+
+    fn linked(inner: &Inner, patient: Uuid, clinician: Uuid) -> bool {
+        read(&inner.access).links.contains(&(patient, clinician))
+    }
+
+    fn has_account(inner: &Inner, id: Uuid) -> bool {
+        read(&inner.access).accounts.contains_key(&id)
+    }
+
+    #[test]
+    fn each_access_change_drops_exactly_what_it_changed() {
+        let inner = inner();
+        let (ana, ben, kim, lee) = (
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+        );
+        for (p, c) in [(ana, kim), (ana, lee), (ben, kim)] {
+            cache_access(&inner, p, c);
+        }
+        inner.invalidate(&[SessionChange::Unlinked {
+            patient: ana,
+            clinician: kim,
+        }]);
+        assert!(!linked(&inner, ana, kim));
+        assert!(linked(&inner, ana, lee) && linked(&inner, ben, kim));
+
+        inner.invalidate(&[SessionChange::Profile(ana)]);
+        assert!(!has_account(&inner, ana) && has_account(&inner, ben));
+        assert!(linked(&inner, ana, lee), "a profile change keeps the links");
+
+        // A deleted clinician: every link of theirs; a deleted patient: theirs and the account.
+        inner.invalidate(&[SessionChange::Account(kim)]);
+        assert!(!linked(&inner, ben, kim) && linked(&inner, ana, lee));
+        inner.invalidate(&[SessionChange::Account(ana)]);
+        assert!(!linked(&inner, ana, lee));
+        assert!(has_account(&inner, ben));
+        // Logging out touches no access entry.
+        inner.invalidate(&[SessionChange::Ended(Uuid::now_v7())]);
+        assert!(has_account(&inner, ben));
+    }
+
+    #[test]
+    fn an_access_read_that_raced_with_an_unlink_is_not_cached() {
+        let inner = inner();
+        let (ana, kim) = (Uuid::now_v7(), Uuid::now_v7());
+        let began = inner.generation.load(Ordering::Acquire);
+        inner.invalidate(&[SessionChange::Unlinked {
+            patient: ana,
+            clinician: kim,
+        }]);
+        assert!(!inner.remember_access(began, |a| {
+            a.links.insert((ana, kim));
+        }));
+        assert!(!linked(&inner, ana, kim));
+        cache_access(&inner, ana, kim);
+        inner.set_trusted(false);
+        assert!(!linked(&inner, ana, kim) && !has_account(&inner, ana));
+    }
+
     #[test]
     fn changes_round_trip_through_their_payload() {
         let id = Uuid::now_v7();
-        for change in [SessionChange::Ended(id), SessionChange::Account(id)] {
+        let other = Uuid::now_v7();
+        for change in [
+            SessionChange::Ended(id),
+            SessionChange::Account(id),
+            SessionChange::Profile(id),
+            SessionChange::Unlinked {
+                patient: id,
+                clinician: other,
+            },
+        ] {
             assert_eq!(SessionChange::decode(&change.encode()), Some(change));
         }
         assert_eq!(SessionChange::decode("x:1"), None);
         assert_eq!(SessionChange::decode("s:not-a-uuid"), None);
+        assert_eq!(SessionChange::decode(&format!("l:{id}")), None);
     }
 }

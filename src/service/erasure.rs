@@ -2,7 +2,7 @@
 //! an admin deletes staff accounts. Each deletion is one transaction: it happens entirely or
 //! not at all, and every session of the account ends with it.
 
-use super::sessions::{commit_ending, end_all_in};
+use super::sessions::{commit_announced, end_all_in};
 use crate::auth::{AuthUser, Role};
 use crate::domain::UserId;
 use crate::error::{ApiError, ApiResult};
@@ -33,7 +33,7 @@ pub async fn delete_own_account(
     let txn = state.store.begin_write().await?;
     let change = end_all_in(&txn, caller.id).await?;
     erasure::delete_patient(&*txn, caller.as_patient()).await?;
-    commit_ending(state, txn, change).await?;
+    commit_announced(state, txn, change).await?;
     tracing::info!(user_id = %caller.id, "patient account deleted by its owner");
     Ok(())
 }
@@ -61,7 +61,7 @@ pub async fn delete_staff_account(
     let txn = state.store.begin_write().await?;
     let change = end_all_in(&txn, user_id).await?;
     erasure::retire_staff(&*txn, user_id).await?;
-    commit_ending(state, txn, change).await?;
+    commit_announced(state, txn, change).await?;
     tracing::info!(%user_id, admin_id = %admin.id, "staff account deleted");
     Ok(())
 }

@@ -10,7 +10,7 @@
 use chrono::{DateTime, Duration, Utc};
 use tokio::sync::mpsc;
 
-use super::sessions::{commit_ending, end_all_in};
+use super::sessions::{commit_announced, end_all_in};
 use crate::auth::reset_code;
 use crate::domain::UserId;
 use crate::error::{ApiError, ApiResult};
@@ -178,7 +178,7 @@ pub async fn confirm(
     }
     users::set_password_hash(&*txn, account.id, password_hash).await?;
     let change = end_all_in(&txn, account.id).await?;
-    commit_ending(state, txn, change).await?;
+    commit_announced(state, txn, change).await?;
     tracing::info!(user_id = %account.id, "password reset; every session ended");
     Ok(())
 }

@@ -81,7 +81,7 @@ pub async fn refresh(state: &AppState, presented: &str) -> ApiResult<Session> {
     }
     if token.used_at.is_some() || !tokens::spend(&*txn, token.id).await? {
         sessions::end(&*txn, token.family_id).await?;
-        commit_ending(state, txn, SessionChange::Ended(token.family_id)).await?;
+        commit_announced(state, txn, SessionChange::Ended(token.family_id)).await?;
         tracing::warn!(user_id = %token.user_id, "refresh token re-used; session ended");
         return Err(invalid_refresh());
     }
@@ -102,13 +102,13 @@ pub async fn end(state: &AppState, presented: &str) -> ApiResult<()> {
     if let Some(token) = tokens::find_by_hash(&state.store.db, &digest(presented)).await? {
         let txn = state.store.begin_write().await?;
         sessions::end(&*txn, token.family_id).await?;
-        commit_ending(state, txn, SessionChange::Ended(token.family_id)).await?;
+        commit_announced(state, txn, SessionChange::Ended(token.family_id)).await?;
     }
     Ok(())
 }
 
 /// Commits `txn` after announcing `change`, then waits until every instance has heard it.
-pub async fn commit_ending(
+pub async fn commit_announced(
     state: &AppState,
     txn: WriteTxn,
     change: SessionChange,
@@ -119,7 +119,7 @@ pub async fn commit_ending(
     Ok(())
 }
 
-/// Ends every session of `user` in `txn` (the caller commits with [`commit_ending`]).
+/// Ends every session of `user` in `txn` (the caller commits with [`commit_announced`]).
 pub async fn end_all_in(txn: &WriteTxn, user: UserId) -> ApiResult<SessionChange> {
     sessions::end_all(&**txn, user).await?;
     Ok(SessionChange::Account(user.0))
@@ -153,6 +153,6 @@ pub async fn change_password(
     let change = end_all_in(&txn, caller.id).await?;
     let session_id = sessions::create(&*txn, caller.id).await?;
     let session = issue(state, &txn, caller.id, caller.role, session_id).await?;
-    commit_ending(state, txn, change).await?;
+    commit_announced(state, txn, change).await?;
     Ok(session)
 }

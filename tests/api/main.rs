@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod access_cache;
 mod accounts;
 mod audit;
 mod authorization;
@@ -27,5 +28,6 @@ mod password_reset;
 mod questionnaires;
 mod server;
 mod sessions;
+mod store_settings;
 mod sync_property;
 mod treatments;

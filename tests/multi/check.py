@@ -62,6 +62,19 @@ def main() -> None:
     expect(401, call(B, "GET", "/v1/me", token=pair["access_token"]),
            "B refuses the access token of the session logged out on A")
 
+    # An unlink on A refuses the clinician on B at once, though B had the link cached.
+    kim = expect(200, login(B, "kim.multi@clinic.example"), "the clinician logs in on B")["access_token"]
+    ana_token = expect(200, login(A, ana), "ana logs in on A")["access_token"]
+    invite = expect(201, call(B, "POST", "/v1/care-invites", token=kim), "invite on B")
+    expect(201, call(A, "POST", "/v1/me/clinicians", {"code": invite["code"]}, token=ana_token), "link on A")
+    profile = f"/v1/patients/{me['id']}"
+    for i in range(2):
+        expect(200, call(B, "GET", profile, token=kim), f"the clinician reads ana's profile on B ({i + 1})")
+    kim_id = call(B, "GET", "/v1/me", token=kim)[1]["id"]
+    expect(204, call(A, "DELETE", f"/v1/me/clinicians/{kim_id}", token=ana_token), "ana unlinks on A")
+    expect(404, call(B, "GET", profile, token=kim), "B refuses the unlinked clinician at once")
+    expect(404, call(B, "GET", f"{profile}/diary", token=kim), "... for the diary too")
+
     # One login budget (4 failures per account and address) for both instances.
     bob = "bob.multi@example.org"
     expect(201, call(B, "POST", "/v1/auth/register", {"email": bob, "password": PASSWORD, "timezone": "UTC"}),

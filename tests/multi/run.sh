@@ -2,7 +2,8 @@
 # Two instances, one PostgreSQL: starts two `migraine-diary serve` processes on one fresh
 # PostgreSQL database with the same JWT secret and checks (check.py) that a session moves
 # between them, that the login budget is one budget, that a logout on one is honoured by the
-# other, that a burst of concurrent guesses through both gets exactly the budget of password
+# other, that an unlink on one refuses the clinician on the other at once (whose access it had
+# cached), that a burst of concurrent guesses through both gets exactly the budget of password
 # checks, and that concurrent diary writes through both lose nothing.
 #
 # Starts PostgreSQL when it is down (as .ci/run does), creates its own database and drops it
@@ -61,6 +62,10 @@ start() {
   cat "$WORK/$name.log" >&2
   return 1
 }
+# A clinician for the unlink check (created before the servers start).
+DATABASE_URL="$DB_URL" "$MIGRAINE_DIARY_BIN" migrate >/dev/null
+DATABASE_URL="$DB_URL" MIGRAINE_DIARY_PASSWORD="two instances, one database" \
+  "$MIGRAINE_DIARY_BIN" user create --role clinician --email kim.multi@clinic.example >/dev/null
 start a
 A="$URL"
 start b
