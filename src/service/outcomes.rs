@@ -66,9 +66,14 @@ pub async fn day_calendar(
     tz: TimeZone,
     range: DateRange,
 ) -> ApiResult<Vec<DayClass>> {
-    let days = diary::day_records(&store.db, patient, range.from, range.to).await?;
-    let treatment_days: Vec<(Uuid, NaiveDate)> = treatment_days(store, patient, tz, range)
-        .await?
+    // Both reads at once, each on its own pooled connection.
+    let (days, treatments) = tokio::try_join!(
+        async {
+            Ok::<_, ApiError>(diary::day_records(&store.db, patient, range.from, range.to).await?)
+        },
+        treatment_days(store, patient, tz, range),
+    )?;
+    let treatment_days: Vec<(Uuid, NaiveDate)> = treatments
         .into_iter()
         .map(|(t, day)| (t.id.0, day))
         .collect();
@@ -103,10 +108,26 @@ pub async fn treatment_summary(
     let day = treatment_day(treatment.event.started_at(), patient.timezone.tz());
     let windows = TreatmentWindows::new(day, window_days, followup_windows);
     let read = windows.read_range();
-    let days = diary::day_records(db, patient_id, read.from, read.to).await?;
     let n = i64::from(window_days);
     let around = DateRange::new(add_days(day, -n), add_days(day, n));
-    let others = treatment_days(store, patient_id, patient.timezone, around).await?;
+    let reach = AROUND_TREATMENT_DAYS;
+    // Three independent reads at once, each on its own pooled connection: the answer waits
+    // for the slowest one, not for the sum of three round trips to the database.
+    let (days, others, responses) = tokio::try_join!(
+        async { Ok::<_, ApiError>(diary::day_records(db, patient_id, read.from, read.to).await?) },
+        treatment_days(store, patient_id, patient.timezone, around),
+        async {
+            Ok::<_, ApiError>(
+                questionnaires::completed_between(
+                    db,
+                    patient_id,
+                    add_days(day, -reach),
+                    add_days(day, reach),
+                )
+                .await?,
+            )
+        },
+    )?;
     let overlapping = overlapping_treatments(
         day,
         window_days,
@@ -115,14 +136,6 @@ pub async fn treatment_summary(
             .filter(|(t, _)| t.id != id)
             .map(|(t, day)| (t.id.0, *day)),
     );
-    let reach = AROUND_TREATMENT_DAYS;
-    let responses = questionnaires::completed_between(
-        db,
-        patient_id,
-        add_days(day, -reach),
-        add_days(day, reach),
-    )
-    .await?;
     Ok(TreatmentComparison {
         outcome: treatment_outcome(&windows, &days),
         treatment,

@@ -57,9 +57,12 @@ pub async fn list_patients(
         .zip(&windows)
         .map(|(id, w)| (*id, w.from, w.to))
         .collect();
-    let tallies = diary::window_tallies(db, &ranges).await?;
-    let last_dates = diary::last_entry_dates(db, &ids).await?;
-    let mut latest = treatments::latest_for_patients(db, &ids).await?;
+    // Three independent reads at once, each on its own pooled connection.
+    let (tallies, last_dates, mut latest) = tokio::try_join!(
+        diary::window_tallies(db, &ranges),
+        diary::last_entry_dates(db, &ids),
+        treatments::latest_for_patients(db, &ids),
+    )?;
     let items = rows
         .into_iter()
         .zip(windows.into_iter().zip(tallies))
