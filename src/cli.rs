@@ -194,8 +194,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         );
     }
     let web = args.ops.web_settings().map_err(|e| e.to_string())?;
-    let mut state = AppState::build(store, &auth, limits, mailer).map_err(|e| e.to_string())?;
-    state.web = web;
+    let state = AppState::build(store, &auth, limits, mailer)
+        .map_err(|e| e.to_string())?
+        .with_web(web);
     if let Some(bind) = &args.ops.metrics_bind {
         serve_metrics(bind, state.clone()).await?;
     }

@@ -17,9 +17,26 @@ use crate::service::password_reset::ResetQueue;
 use crate::store::Store;
 use crate::web::WebSettings;
 
-/// What every request handler shares.
+/// What every request handler shares: one `Arc`, so that a clone is one reference count.
+///
+/// axum clones the state into every layer and extractor that asks for it, several times per
+/// request. As a struct of a dozen `Arc`s and pools, each clone and drop touched a dozen shared
+/// counters, which both cores then fought over: a fifth of a `/health/live` profile was
+/// `AppState::clone` and its drop.
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<SharedState>);
+
+impl std::ops::Deref for AppState {
+    type Target = SharedState;
+
+    fn deref(&self) -> &SharedState {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+#[derive(Clone, Debug)]
+pub struct SharedState {
     pub store: Store,
     pub tokens: Arc<TokenKeys>,
     pub hasher: PasswordHasher,
@@ -77,7 +94,7 @@ impl AppState {
         mailer: Mailer,
     ) -> Result<Self, ApiError> {
         let limits = Arc::new(limits);
-        Ok(Self {
+        Ok(Self(Arc::new(SharedState {
             throttle: Throttle::new(store.clone(), Arc::clone(&limits)),
             caller_limit: Arc::new(CallerLimiter::new(
                 limits.caller_per_minute,
@@ -95,7 +112,13 @@ impl AppState {
             panel_reads: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),
-        })
+        })))
+    }
+
+    /// The same state with other HTTP settings (`serve`'s CORS and HSTS flags).
+    pub fn with_web(mut self, web: WebSettings) -> Self {
+        Arc::make_mut(&mut self.0).web = web;
+        self
     }
 
     /// Waits for a panel-read permit (see `panel_reads`); hold it while the read runs.

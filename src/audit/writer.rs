@@ -35,11 +35,23 @@ enum Message {
     Flush(oneshot::Sender<()>),
 }
 
-/// The handle requests record through; cheap to clone.
+/// The handle requests record through; a clone is one reference count (the layer's state is
+/// cloned for every request).
 #[derive(Clone, Debug)]
-pub struct AuditLog {
+pub struct AuditLog(Arc<Channel>);
+
+#[derive(Debug)]
+pub struct Channel {
     sender: mpsc::Sender<Message>,
     backlog: Arc<AtomicI64>,
+}
+
+impl std::ops::Deref for AuditLog {
+    type Target = Channel;
+
+    fn deref(&self) -> &Channel {
+        &self.0
+    }
 }
 
 impl AuditLog {
@@ -48,7 +60,7 @@ impl AuditLog {
         let (sender, receiver) = mpsc::channel(QUEUE_REQUESTS);
         let backlog = Arc::new(AtomicI64::new(0));
         tokio::spawn(run(store, receiver, Arc::clone(&backlog)));
-        Self { sender, backlog }
+        Self(Arc::new(Channel { sender, backlog }))
     }
 
     /// Queues rows; waits while the queue is full.

@@ -12,9 +12,7 @@ use crate::common::TestApp;
 const DASHBOARD: &str = "https://dashboard.clinic.example";
 
 fn with_web(app_: &mut TestApp, web: WebSettings) {
-    let mut state = app_.state.clone();
-    state.web = web;
-    app_.router = app(state);
+    app_.router = app(app_.state.clone().with_web(web));
 }
 
 fn cors_on() -> WebSettings {
