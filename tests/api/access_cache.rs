@@ -6,16 +6,6 @@ use serde_json::json;
 
 use crate::common::{Actor, TestApp, PASSWORD};
 
-/// The instance that reads: a second one on PostgreSQL (as behind a load balancer), the same
-/// one on SQLite (one instance per database file).
-async fn reader(app: &TestApp) -> Option<TestApp> {
-    if app.is_postgres() {
-        Some(app.second_instance().await)
-    } else {
-        None
-    }
-}
-
 async fn warm(app: &TestApp, clinician: &Actor, patient: &Actor) {
     let profile = format!("/v1/patients/{}", patient.id);
     // Twice: the second answer comes from the cache.
@@ -24,16 +14,47 @@ async fn warm(app: &TestApp, clinician: &Actor, patient: &Actor) {
     }
 }
 
+/// A patient, a clinician linked to them, and the instance that reads with the clinician's
+/// access cached: a second one on PostgreSQL (as behind a load balancer), the same one on
+/// SQLite (one instance per database file).
+struct Warmed {
+    a: TestApp,
+    second: Option<TestApp>,
+    ana: Actor,
+    kim: Actor,
+}
+
+impl Warmed {
+    async fn new() -> Self {
+        let a = TestApp::new().await;
+        let second = if a.is_postgres() {
+            Some(a.second_instance().await)
+        } else {
+            None
+        };
+        let ana = a.patient("ana@example.org", "UTC").await;
+        let kim = a.linked_clinician("kim@clinic.org", &ana).await;
+        let warmed = Self {
+            a,
+            second,
+            ana,
+            kim,
+        };
+        warm(warmed.b(), &warmed.kim, &warmed.ana).await;
+        warmed
+    }
+
+    fn b(&self) -> &TestApp {
+        self.second.as_ref().unwrap_or(&self.a)
+    }
+}
+
 #[tokio::test]
 async fn an_unlink_refuses_the_clinician_at_once_everywhere() {
-    let a = TestApp::new().await;
-    let b = reader(&a).await;
-    let b = b.as_ref().unwrap_or(&a);
-    let ana = a.patient("ana@example.org", "UTC").await;
-    let kim = a.linked_clinician("kim@clinic.org", &ana).await;
-    let lee = a.linked_clinician("lee@clinic.org", &ana).await;
-    warm(b, &kim, &ana).await;
-    warm(b, &lee, &ana).await;
+    let w = Warmed::new().await;
+    let (a, b, ana, kim) = (&w.a, w.b(), &w.ana, &w.kim);
+    let lee = a.linked_clinician("lee@clinic.org", ana).await;
+    warm(b, &lee, ana).await;
 
     let r = a
         .call(
@@ -55,7 +76,7 @@ async fn an_unlink_refuses_the_clinician_at_once_everywhere() {
         assert_eq!(b.get(&path, &lee.token).await.status, 200, "{path}");
     }
     // Linking again grants access again (absence is never cached).
-    a.link(&kim, &ana).await;
+    a.link(kim, ana).await;
     assert_eq!(
         b.get(&format!("/v1/patients/{}", ana.id), &kim.token)
             .await
@@ -66,12 +87,8 @@ async fn an_unlink_refuses_the_clinician_at_once_everywhere() {
 
 #[tokio::test]
 async fn a_time_zone_change_is_seen_at_once_everywhere() {
-    let a = TestApp::new().await;
-    let b = reader(&a).await;
-    let b = b.as_ref().unwrap_or(&a);
-    let ana = a.patient("ana@example.org", "UTC").await;
-    let kim = a.linked_clinician("kim@clinic.org", &ana).await;
-    warm(b, &kim, &ana).await;
+    let w = Warmed::new().await;
+    let (a, b, ana, kim) = (&w.a, w.b(), &w.ana, &w.kim);
 
     let r = a
         .call(
@@ -101,12 +118,8 @@ async fn a_time_zone_change_is_seen_at_once_everywhere() {
 
 #[tokio::test]
 async fn a_deleted_patient_is_gone_at_once_everywhere() {
-    let a = TestApp::new().await;
-    let b = reader(&a).await;
-    let b = b.as_ref().unwrap_or(&a);
-    let ana = a.patient("ana@example.org", "UTC").await;
-    let kim = a.linked_clinician("kim@clinic.org", &ana).await;
-    warm(b, &kim, &ana).await;
+    let w = Warmed::new().await;
+    let (a, b, ana, kim) = (&w.a, w.b(), &w.ana, &w.kim);
 
     let r = a
         .call(
@@ -127,16 +140,12 @@ async fn a_deleted_patient_is_gone_at_once_everywhere() {
 
 #[tokio::test]
 async fn a_deleted_clinician_loses_every_cached_link() {
-    let a = TestApp::new().await;
-    let b = reader(&a).await;
-    let b = b.as_ref().unwrap_or(&a);
-    let ana = a.patient("ana@example.org", "UTC").await;
-    let kim = a.linked_clinician("kim@clinic.org", &ana).await;
+    let w = Warmed::new().await;
+    let (a, b, ana, kim) = (&w.a, w.b(), &w.ana, &w.kim);
     let admin = a.staff("admin", "root@clinic.org").await;
-    warm(b, &kim, &ana).await;
     // A second login of the clinician whose session B has cached too.
     let kim_again = a.login("kim@clinic.org").await;
-    warm(b, &kim_again, &ana).await;
+    warm(b, &kim_again, ana).await;
 
     let r = a
         .call(
