@@ -11,6 +11,7 @@ mod m20261201_200001_sessions_and_resets;
 mod m20261201_300001_throttle_and_treatment_editor;
 mod m20261201_400001_audit_events;
 mod m20261201_500001_day_class;
+mod m20261201_600001_treatment_window_tallies;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_300001_throttle_and_treatment_editor::Migration),
             Box::new(m20261201_400001_audit_events::Migration),
             Box::new(m20261201_500001_day_class::Migration),
+            Box::new(m20261201_600001_treatment_window_tallies::Migration),
         ]
     }
 }

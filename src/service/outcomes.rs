@@ -1,7 +1,7 @@
 //! Outcomes: period summaries, the day calendar, before/after comparisons of one treatment,
 //! and the cohort of one kind over a clinician's patients. Reads go through the store; the arithmetic is `crate::domain`'s.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use uuid::Uuid;
@@ -15,9 +15,10 @@ use crate::domain::{
     WindowTally,
 };
 use crate::error::{ApiError, ApiResult};
+use crate::store::cohort::{self, StoredWindows};
 use crate::store::treatments::StoredTreatment;
 use crate::store::users::Account;
-use crate::store::{care, diary, questionnaires, treatments, Store};
+use crate::store::{diary, questionnaires, treatments, Store};
 
 /// The instants that can fall on patient-local dates `range` in any time zone (UTC−12…+14).
 pub fn instants_around(range: DateRange) -> (DateTime<Utc>, DateTime<Utc>) {
@@ -158,6 +159,11 @@ pub struct Cohort {
 
 /// Pools the outcomes of every treatment of `kind` whose treatment day lies in `range`, over
 /// `clinician`'s linked patients.
+///
+/// Each treatment's window sums come from `treatment_window_tallies` when their stamp is current
+/// (`store::cohort`), else from the diary, and are then stored for the next request: a cohort
+/// request sums only the treatments of patients who wrote since the last one, and time and
+/// memory grow with the number of treatments, not with the length of the diaries.
 pub async fn cohort_summary(
     store: &Store,
     clinician: UserId,
@@ -165,64 +171,93 @@ pub async fn cohort_summary(
     window_days: u32,
     range: DateRange,
 ) -> ApiResult<Cohort> {
-    let db = &store.db;
-    let patients = care::all_patients(db, clinician).await?;
-    let tz_of: HashMap<Uuid, TimeZone> = patients.iter().map(|p| (p.id.0, p.timezone)).collect();
-    let ids: Vec<Uuid> = patients.iter().map(|p| p.id.0).collect();
     let (start, end) = instants_around(range);
-    let rows = treatments::of_kind_for_patients(db, &ids, kind, start, end).await?;
-    let matching: Vec<(Uuid, NaiveDate)> = rows
-        .iter()
-        .filter_map(|t| {
-            let tz = tz_of.get(&t.patient_id.0)?;
-            let day = treatment_day(t.event.started_at(), tz.tz());
-            range.contains(day).then_some((t.patient_id.0, day))
-        })
-        .collect();
-    let pooled_patients: Vec<Uuid> = matching
-        .iter()
-        .map(|(p, _)| *p)
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    // The database sums each treatment's baseline and post window from the classification
-    // stored with each day: one row per window comes back, not the days. Time grows with the
-    // number of treatments, memory by two tallies per treatment.
-    let windows: Vec<TreatmentWindows> = matching
-        .iter()
-        .map(|(_, day)| TreatmentWindows::new(*day, window_days, 1))
-        .collect();
-    let ranges: Vec<(Uuid, NaiveDate, NaiveDate)> = matching
-        .iter()
-        .zip(&windows)
-        .flat_map(|((patient, _), w)| {
-            let post = w.post();
-            [
-                (*patient, w.baseline.from, w.baseline.to),
-                (*patient, post.from, post.to),
-            ]
-        })
-        .collect();
-    let tallies = diary::window_tallies(db, &ranges).await?;
-    let empty = WindowTally::default();
-    let outcomes: Vec<TreatmentOutcome> = windows
-        .iter()
-        .zip(tallies.chunks(2))
-        .map(|(w, pair)| {
-            let (baseline, post) = match pair {
-                [b, p] => (b, p),
-                _ => (&empty, &empty),
+    let candidates =
+        cohort::candidates(&store.db, clinician, kind, window_days, start, end).await?;
+    let mut pooled_patients = HashSet::new();
+    let mut outcomes = Vec::with_capacity(candidates.len());
+    // Treatments whose sums are summed from the diary now: (treatment, windows, counter).
+    let mut missing: Vec<(Uuid, TreatmentWindows, i64)> = Vec::new();
+    let mut missing_ranges: Vec<(Uuid, NaiveDate, NaiveDate)> = Vec::new();
+    for candidate in &candidates {
+        let day = treatment_day(candidate.started_at, candidate.timezone.tz());
+        if !range.contains(day) {
+            continue;
+        }
+        pooled_patients.insert(candidate.patient_id);
+        let windows = TreatmentWindows::new(day, window_days, 1);
+        match candidate.fresh(day) {
+            Some(stored) => {
+                outcomes.push(outcome_of_tallies(&windows, &stored.baseline, &stored.post))
+            }
+            None => {
+                let post = windows.post();
+                missing_ranges.push((
+                    candidate.patient_id,
+                    windows.baseline.from,
+                    windows.baseline.to,
+                ));
+                missing_ranges.push((candidate.patient_id, post.from, post.to));
+                missing.push((candidate.treatment_id, windows, candidate.change_seq));
+            }
+        }
+    }
+    let treatments = outcomes.len() + missing.len();
+    if !missing.is_empty() {
+        let tallies = diary::window_tallies(&store.db, &missing_ranges).await?;
+        let mut fresh = Vec::with_capacity(missing.len());
+        for ((treatment, windows, change_seq), pair) in missing.into_iter().zip(tallies.chunks(2)) {
+            let [baseline, post] = pair else {
+                return Err(ApiError::internal(
+                    "window sums: one window without its pair",
+                ));
             };
-            outcome_of_windows(w, |r| {
-                let tally = if r == w.baseline { baseline } else { post };
-                WindowStats::from_tally(r.from, r.to, tally)
-            })
-        })
-        .collect();
+            outcomes.push(outcome_of_tallies(&windows, baseline, post));
+            fresh.push((
+                treatment,
+                StoredWindows {
+                    treatment_day: windows.treatment_day,
+                    change_seq,
+                    baseline: baseline.clone(),
+                    post: post.clone(),
+                },
+            ));
+        }
+        // Only a cache: a failure to keep the sums costs the next request the same summing.
+        if let Err(e) = keep_window_sums(store, window_days, &fresh).await {
+            tracing::warn!(error = %e, treatments = fresh.len(), "keeping cohort window sums");
+        }
+    }
     Ok(Cohort {
-        treatments: u32::try_from(matching.len()).unwrap_or(u32::MAX),
+        treatments: u32::try_from(treatments).unwrap_or(u32::MAX),
         patients: u32::try_from(pooled_patients.len()).unwrap_or(u32::MAX),
         pooled: pool_outcomes(&outcomes),
-        pooled_patients,
+        pooled_patients: pooled_patients.into_iter().collect(),
     })
+}
+
+/// One treatment's outcome from the sums of its baseline and post window.
+fn outcome_of_tallies(
+    windows: &TreatmentWindows,
+    baseline: &WindowTally,
+    post: &WindowTally,
+) -> TreatmentOutcome {
+    outcome_of_windows(windows, |r| {
+        let tally = if r == windows.baseline {
+            baseline
+        } else {
+            post
+        };
+        WindowStats::from_tally(r.from, r.to, tally)
+    })
+}
+
+async fn keep_window_sums(
+    store: &Store,
+    window_days: u32,
+    rows: &[(Uuid, StoredWindows)],
+) -> Result<(), sea_orm::DbErr> {
+    let txn = store.begin_write().await?;
+    cohort::store(&*txn, window_days, rows).await?;
+    txn.commit().await
 }

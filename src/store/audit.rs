@@ -9,28 +9,17 @@ use super::entities::audit_event;
 
 pub use audit_event::Model as AuditRow;
 
-/// Most rows per INSERT.
-const MAX_ROWS_PER_INSERT: usize = 64;
-
-/// Appends rows. Each INSERT holds a power of two of rows (64, 32, …, 1): every distinct row
-/// count is another prepared statement in each connection's cache, so batches of any size
-/// share these seven.
+/// Appends rows, a power of two of them per INSERT ([`super::rows_per_insert`]).
 pub async fn append(db: &impl ConnectionTrait, rows: &[AuditRow]) -> Result<(), sea_orm::DbErr> {
     let mut rest = rows;
     while !rest.is_empty() {
-        let n = chunk_len(rest.len());
+        let n = super::rows_per_insert(rest.len());
         let (chunk, tail) = rest.split_at(n);
         let models = chunk.iter().cloned().map(audit_event::ActiveModel::from);
         audit_event::Entity::insert_many(models).exec(db).await?;
         rest = tail;
     }
     Ok(())
-}
-
-/// The largest power of two that is at most `remaining` and [`MAX_ROWS_PER_INSERT`].
-fn chunk_len(remaining: usize) -> usize {
-    let n = remaining.min(MAX_ROWS_PER_INSERT);
-    1 << (usize::BITS - 1 - n.leading_zeros())
 }
 
 /// What to select from the trail; every member narrows it.
@@ -70,19 +59,4 @@ pub async fn list(
         query = query.filter(Column::Id.gt(after));
     }
     query.order_by_asc(Column::Id).limit(limit).all(db).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::chunk_len;
-
-    #[test]
-    fn inserts_take_powers_of_two_up_to_64_rows() {
-        assert_eq!(chunk_len(1), 1);
-        assert_eq!(chunk_len(3), 2);
-        assert_eq!(chunk_len(64), 64);
-        assert_eq!(chunk_len(65), 64);
-        assert_eq!(chunk_len(500), 64);
-        assert_eq!(chunk_len(63), 32);
-    }
 }

@@ -173,21 +173,6 @@ pub async fn list_patients(
     list_links(db, Side::Clinician(clinician_id), after, limit).await
 }
 
-/// Every patient linked to a clinician, with their accounts (for the cohort).
-pub async fn all_patients(
-    db: &impl ConnectionTrait,
-    clinician_id: UserId,
-) -> Result<Vec<Account>, sea_orm::DbErr> {
-    let ids: Vec<Uuid> = care_link::Entity::find()
-        .filter(care_link::Column::ClinicianId.eq(clinician_id.0))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|l| l.patient_id)
-        .collect();
-    Ok(users_by_id(db, &ids).await?.into_values().collect())
-}
-
 async fn users_by_id(
     db: &impl ConnectionTrait,
     ids: &[Uuid],

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod backup;
 pub mod care;
 pub mod changes;
+pub mod cohort;
 pub mod diary;
 pub mod diary_batch;
 pub mod entities;
@@ -44,6 +45,17 @@ pub const SQLITE_POOL: u32 = 4;
 /// Ids per `IN (…)` list: well under SQLite's and PostgreSQL's bound-parameter limits, and
 /// big enough that a clinician's whole panel takes a handful of statements.
 pub const IDS_PER_QUERY: usize = 500;
+
+/// Most rows per multi-row INSERT.
+const MAX_ROWS_PER_INSERT: usize = 64;
+
+/// How many of `remaining` rows the next INSERT takes: the largest power of two that is at most
+/// `remaining` and [`MAX_ROWS_PER_INSERT`]. Every distinct row count is another prepared
+/// statement in each connection's cache, so batches of any size share these seven.
+pub(crate) fn rows_per_insert(remaining: usize) -> usize {
+    let n = remaining.clamp(1, MAX_ROWS_PER_INSERT);
+    1 << (usize::BITS - 1 - n.leading_zeros())
+}
 
 /// The database handle shared by every request.
 #[derive(Clone, Debug)]
@@ -313,4 +325,19 @@ pub fn is_unique_violation(err: &DbErr) -> bool {
         err.sql_err(),
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rows_per_insert;
+
+    #[test]
+    fn inserts_take_powers_of_two_up_to_64_rows() {
+        assert_eq!(rows_per_insert(1), 1);
+        assert_eq!(rows_per_insert(3), 2);
+        assert_eq!(rows_per_insert(64), 64);
+        assert_eq!(rows_per_insert(65), 64);
+        assert_eq!(rows_per_insert(500), 64);
+        assert_eq!(rows_per_insert(63), 32);
+    }
 }

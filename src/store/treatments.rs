@@ -8,11 +8,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::corrupt;
-use super::entities::columns::TreatmentKindColumn;
 use super::entities::treatment;
-use crate::domain::{
-    PatientId, TreatmentDraft, TreatmentEvent, TreatmentId, TreatmentKind, UserId,
-};
+use crate::domain::{PatientId, TreatmentDraft, TreatmentEvent, TreatmentId, UserId};
 
 pub use treatment::Model as TreatmentRow;
 
@@ -194,29 +191,6 @@ pub async fn started_between(
         .all(db)
         .await?;
     decode_all(rows)
-}
-
-/// Treatments of `kind` for any of `patient_ids` that started in `from..to` (one query per 500
-/// patients).
-pub async fn of_kind_for_patients(
-    db: &impl ConnectionTrait,
-    patient_ids: &[Uuid],
-    kind: TreatmentKind,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<Vec<StoredTreatment>, sea_orm::DbErr> {
-    let mut out = Vec::new();
-    for chunk in patient_ids.chunks(super::IDS_PER_QUERY) {
-        let rows = treatment::Entity::find()
-            .filter(treatment::Column::PatientId.is_in(chunk.iter().copied()))
-            .filter(treatment::Column::Kind.eq(TreatmentKindColumn::from(kind)))
-            .filter(treatment::Column::StartedAt.gte(from))
-            .filter(treatment::Column::StartedAt.lt(to))
-            .all(db)
-            .await?;
-        out.extend(decode_all(rows)?);
-    }
-    Ok(out)
 }
 
 /// The latest treatment (by `started_at`) of each patient.

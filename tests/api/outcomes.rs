@@ -475,3 +475,140 @@ async fn cohort_pools_linked_patients_only() {
         .await;
     assert_eq!(outside.body["treatments"], 0);
 }
+
+const KETAMINE_COHORT: &str = "/v1/cohort/summary?kind=iv_ketamine&from=2026-01-01&to=2026-06-30";
+
+async fn stored_window_sums(app: &TestApp) -> i64 {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = &app.state.store.db;
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM treatment_window_tallies",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get("", "n").unwrap()
+}
+
+async fn sql(app: &TestApp, statement: &str) {
+    use sea_orm::ConnectionTrait;
+    app.state
+        .store
+        .db
+        .execute_unprepared(statement)
+        .await
+        .unwrap();
+}
+
+impl ExampleA {
+    async fn cohort(&self) -> Value {
+        let r = self.app.get(KETAMINE_COHORT, &self.clinician.token).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body
+    }
+
+    /// The cohort with nothing stored: every window summed from the diary.
+    async fn cohort_afresh(&self) -> Value {
+        sql(&self.app, "DELETE FROM treatment_window_tallies").await;
+        self.cohort().await
+    }
+
+    /// Makes the stored baseline sums a copy of the post ones (stamp untouched), so that an
+    /// answer shows whether they were used.
+    async fn doctor_stored_sums(&self) {
+        sql(&self.app, "UPDATE treatment_window_tallies SET baseline = post").await;
+    }
+
+    async fn put_day(&self, date: &str, day: Value) {
+        let r = self
+            .app
+            .call(
+                "PUT",
+                &format!("/v1/patients/{}/diary/{date}", self.patient.id),
+                Some(&self.patient.token),
+                Some(day),
+            )
+            .await;
+        assert!(r.status == 200 || r.status == 201, "{}", r.body);
+    }
+}
+
+/// The cohort keeps each treatment's window sums and reads them back only while the patient has
+/// written nothing since and the treatment day has not moved; every answer equals the one summed
+/// afresh from the diary.
+#[tokio::test]
+async fn cohort_window_sums_are_kept_but_never_used_stale() {
+    let a = example_a().await;
+    let first = a.cohort().await;
+    assert_eq!(first["mean_baseline_headache_days_per_28"], 12.0);
+    assert_eq!(stored_window_sums(&a.app).await, 1);
+
+    // Kept sums are what the next request reads (doctored ones show through)...
+    a.doctor_stored_sums().await;
+    assert_eq!(a.cohort().await["mean_baseline_headache_days_per_28"], 3.5);
+    // ...until the patient writes anything, even a day outside both windows.
+    a.put_day("2026-06-01", calm_day()).await;
+    assert_eq!(a.cohort().await, first);
+
+    // A day inside the baseline: summed again, the same as from scratch.
+    a.doctor_stored_sums().await;
+    a.put_day("2026-02-03", migraine_day(9)).await;
+    let after_write = a.cohort().await;
+    assert_ne!(after_write, first);
+    assert_eq!(after_write, a.cohort_afresh().await);
+
+    // A time-zone change moves the treatment day (08:00 UTC is the day before in Honolulu)
+    // without a diary write: the stored day no longer matches.
+    a.doctor_stored_sums().await;
+    let r = a
+        .app
+        .call(
+            "PATCH",
+            "/v1/me",
+            Some(&a.patient.token),
+            Some(json!({"timezone": "Pacific/Honolulu"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let moved = a.cohort().await;
+    assert_ne!(moved, after_write);
+    assert_eq!(moved, a.cohort_afresh().await);
+
+    // A deleted treatment takes its sums with it.
+    let r = a
+        .app
+        .call(
+            "DELETE",
+            &format!(
+                "/v1/patients/{}/treatments/{}",
+                a.patient.id, a.treatment_id
+            ),
+            Some(&a.clinician.token),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(stored_window_sums(&a.app).await, 0);
+    assert_eq!(a.cohort().await["treatments"], 0);
+}
+
+/// Sums kept for one window length are never read for another.
+#[tokio::test]
+async fn cohort_window_sums_are_kept_per_window_length() {
+    let a = example_a().await;
+    let r = a
+        .app
+        .get(&format!("{KETAMINE_COHORT}&window_days=7"), &a.clinician.token)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["mean_baseline_headache_days_per_28"], 8.0);
+    assert_eq!(a.cohort().await["mean_baseline_headache_days_per_28"], 12.0);
+    assert_eq!(stored_window_sums(&a.app).await, 2);
+    let again = a
+        .app
+        .get(&format!("{KETAMINE_COHORT}&window_days=7"), &a.clinician.token)
+        .await;
+    assert_eq!(again.body, r.body);
+}

@@ -13,4 +13,5 @@ pub mod refresh_token;
 pub mod session;
 pub mod treatment;
 pub mod treatment_tombstone;
+pub mod treatment_window_tally;
 pub mod user;
