@@ -18,6 +18,7 @@ pub mod error;
 pub mod export;
 pub mod limits;
 pub mod mail;
+pub mod memory;
 pub mod metrics;
 pub mod report;
 pub mod request_id;

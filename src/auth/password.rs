@@ -2,12 +2,14 @@
 //!
 //! Hashing costs ~19 MiB and tens of milliseconds of CPU (OWASP parameters: m=19456 KiB, t=2,
 //! p=1). It runs on the blocking pool, at most one job per two cores at a time (at least one),
-//! so a login storm leaves a core to the async workers and cannot blow up memory: each job
-//! borrows one of at most that many 19 MiB working areas, allocated once and reused (a fresh
-//! 19 MiB allocation per hash lands in whichever malloc arena the blocking thread uses, and the
-//! arenas keep it: the server grew to 400+ MiB after a few hundred logins).
+//! so a login storm leaves a core to the async workers and cannot blow up memory. Each job
+//! allocates its working area and frees it when done: with the allocator's thresholds fixed
+//! ([`crate::memory`]) a block that large is a mapping of its own, handed back to the system
+//! at once, so an idle server holds none of it. (Before the thresholds were fixed, fresh areas
+//! stayed in whichever malloc arena the blocking thread used, 400+ MiB after a few hundred
+//! logins; then one area per permit was kept for good: 19 MiB resident at all times.)
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use argon2::password_hash::{rand_core::OsRng, Output, ParamsString, PasswordHash, SaltString};
 use argon2::{
@@ -18,14 +20,12 @@ use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
 
-/// One Argon2 working area (`m_cost` blocks of 1 KiB), reused from job to job.
+/// One Argon2 working area (`m_cost` blocks of 1 KiB), one job's.
 type Memory = Vec<Block>;
 
 #[derive(Clone, Debug)]
 pub struct PasswordHasher {
     permits: Arc<Semaphore>,
-    /// Idle working areas; never more than the number of permits.
-    memories: Arc<Mutex<Vec<Memory>>>,
     /// A hash of a random password, verified against when an email is unknown so that the
     /// answer takes as long as for a known email (no account enumeration by timing).
     dummy_hash: Arc<String>,
@@ -95,17 +95,10 @@ fn verify_with(password: &str, hash: &str, memory: &mut Memory) -> bool {
         return false;
     };
     let blocks = params.block_count();
-    let mut scratch;
-    let area: &mut [Block] = if memory.len() >= blocks {
-        &mut memory[..]
-    } else if blocks <= argon2().params().block_count() {
+    if memory.len() < blocks {
         memory.resize(blocks, Block::default());
-        &mut memory[..]
-    } else {
-        // A stored hash costlier than ours: a one-off area, not kept.
-        scratch = vec![Block::default(); blocks];
-        &mut scratch[..]
-    };
+    }
+    let area = &mut memory[..blocks];
     let mut out = vec![0u8; expected.len()];
     let argon = Argon2::new(Algorithm::Argon2id, version, params);
     if argon
@@ -133,12 +126,11 @@ impl PasswordHasher {
         let random = uuid::Uuid::new_v4().to_string();
         Ok(Self {
             permits: Arc::new(Semaphore::new((cores / 2).max(1))),
-            memories: Arc::new(Mutex::new(Vec::new())),
             dummy_hash: Arc::new(hash_blocking(&random)?),
         })
     }
 
-    /// Runs `job` on the blocking pool with a permit and a working area.
+    /// Runs `job` on the blocking pool with a permit and a fresh working area.
     async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce(&mut Memory) -> T + Send + 'static,
@@ -148,23 +140,9 @@ impl PasswordHasher {
             .acquire()
             .await
             .map_err(|e| ApiError::internal(format!("hasher closed: {e}")))?;
-        let memories = Arc::clone(&self.memories);
-        tokio::task::spawn_blocking(move || {
-            let take = |m: &mut Vec<Memory>| m.pop();
-            let mut memory = match memories.lock() {
-                Ok(mut m) => take(&mut m),
-                Err(poisoned) => take(&mut poisoned.into_inner()),
-            }
-            .unwrap_or_default();
-            let result = job(&mut memory);
-            match memories.lock() {
-                Ok(mut m) => m.push(memory),
-                Err(poisoned) => poisoned.into_inner().push(memory),
-            }
-            result
-        })
-        .await
-        .map_err(|e| ApiError::internal(format!("hashing task: {e}")))
+        tokio::task::spawn_blocking(move || job(&mut Memory::new()))
+            .await
+            .map_err(|e| ApiError::internal(format!("hashing task: {e}")))
     }
 
     pub async fn hash(&self, password: String) -> Result<String, ApiError> {

@@ -518,7 +518,11 @@ impl ExampleA {
     /// Makes the stored baseline sums a copy of the post ones (stamp untouched), so that an
     /// answer shows whether they were used.
     async fn doctor_stored_sums(&self) {
-        sql(&self.app, "UPDATE treatment_window_tallies SET baseline = post").await;
+        sql(
+            &self.app,
+            "UPDATE treatment_window_tallies SET baseline = post",
+        )
+        .await;
     }
 
     async fn put_day(&self, date: &str, day: Value) {
@@ -600,7 +604,10 @@ async fn cohort_window_sums_are_kept_per_window_length() {
     let a = example_a().await;
     let r = a
         .app
-        .get(&format!("{KETAMINE_COHORT}&window_days=7"), &a.clinician.token)
+        .get(
+            &format!("{KETAMINE_COHORT}&window_days=7"),
+            &a.clinician.token,
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["mean_baseline_headache_days_per_28"], 8.0);
@@ -608,7 +615,10 @@ async fn cohort_window_sums_are_kept_per_window_length() {
     assert_eq!(stored_window_sums(&a.app).await, 2);
     let again = a
         .app
-        .get(&format!("{KETAMINE_COHORT}&window_days=7"), &a.clinician.token)
+        .get(
+            &format!("{KETAMINE_COHORT}&window_days=7"),
+            &a.clinician.token,
+        )
         .await;
     assert_eq!(again.body, r.body);
 }
