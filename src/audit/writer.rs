@@ -2,9 +2,11 @@
 //!
 //! Requests hand their rows to a bounded channel and go on; one task appends them, a batch
 //! every [`BATCH_ROWS`] rows or [`BATCH_WAIT`], whichever comes first, in one transaction.
-//! When the channel is full (the database is slower than the requests, or down), a request
-//! waits for room before its response leaves: backpressure, never a dropped row. A failed
-//! write is retried, with a growing pause, until it succeeds.
+//! The channel is bounded twice: by requests ([`QUEUE_REQUESTS`]) and by rows ([`QUEUE_ROWS`];
+//! a cohort request records one row per pooled patient, 5,000 for the largest benchmark cohort,
+//! and 4,096 such requests were gigabytes). When either is full (the database is slower than the
+//! requests, or down), a request waits for room before its response leaves: backpressure, never
+//! a dropped row. A failed write is retried, with a growing pause, until it succeeds.
 //!
 //! What a crash can lose: rows still in the channel or in the batch being written, at most
 //! [`BATCH_WAIT`] worth of requests in normal operation (more while the database is failing).
@@ -14,13 +16,16 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
 use crate::store::audit::{self, AuditRow};
 use crate::store::Store;
 
 /// Requests whose rows may wait in the channel before the next one waits for room.
 pub const QUEUE_REQUESTS: usize = 4096;
+/// Rows that may wait (in the channel or the batch being written) before the next request waits
+/// for room (a few MiB); a request with more rows than this waits until nothing waits.
+pub const QUEUE_ROWS: usize = 20_000;
 /// Rows per batch at most.
 pub const BATCH_ROWS: usize = 500;
 /// How long the first row of a batch waits for company. Waiting 1 s instead did not change the
@@ -30,7 +35,8 @@ pub const BATCH_WAIT: Duration = Duration::from_millis(50);
 const MAX_RETRY_PAUSE: Duration = Duration::from_secs(5);
 
 enum Message {
-    Rows(Vec<AuditRow>),
+    /// Rows, with their share of [`QUEUE_ROWS`], given back once they are written.
+    Rows(Vec<AuditRow>, OwnedSemaphorePermit),
     /// Answered once every row sent before it is in the database.
     Flush(oneshot::Sender<()>),
 }
@@ -43,6 +49,8 @@ pub struct AuditLog(Arc<Channel>);
 #[derive(Debug)]
 pub struct Channel {
     sender: mpsc::Sender<Message>,
+    /// Room for [`QUEUE_ROWS`] rows.
+    room: Arc<Semaphore>,
     backlog: Arc<AtomicI64>,
 }
 
@@ -60,14 +68,26 @@ impl AuditLog {
         let (sender, receiver) = mpsc::channel(QUEUE_REQUESTS);
         let backlog = Arc::new(AtomicI64::new(0));
         tokio::spawn(run(store, receiver, Arc::clone(&backlog)));
-        Self(Arc::new(Channel { sender, backlog }))
+        let room = Arc::new(Semaphore::new(QUEUE_ROWS));
+        Self(Arc::new(Channel {
+            sender,
+            room,
+            backlog,
+        }))
     }
 
     /// Queues rows; waits while the queue is full.
     pub async fn record(&self, rows: Vec<AuditRow>) {
         let n = rows.len() as i64;
         self.backlog.fetch_add(n, Ordering::Relaxed);
-        if self.sender.send(Message::Rows(rows)).await.is_err() {
+        let queued = match Arc::clone(&self.room)
+            .acquire_many_owned(room_for(rows.len()))
+            .await
+        {
+            Ok(room) => self.sender.send(Message::Rows(rows, room)).await.is_ok(),
+            Err(_) => false,
+        };
+        if !queued {
             // Only when the writer task is gone (the runtime is shutting down).
             self.backlog.fetch_sub(n, Ordering::Relaxed);
             tracing::error!(rows = n, "audit writer stopped; audit rows not written");
@@ -78,27 +98,31 @@ impl AuditLog {
     /// that waits for room.
     pub fn record_detached(&self, rows: Vec<AuditRow>) {
         let n = rows.len() as i64;
-        self.backlog.fetch_add(n, Ordering::Relaxed);
-        match self.sender.try_send(Message::Rows(rows)) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(message)) => {
-                let sender = self.sender.clone();
-                let backlog = Arc::clone(&self.backlog);
-                let waited = async move {
-                    if sender.send(message).await.is_err() {
-                        backlog.fetch_sub(n, Ordering::Relaxed);
+        let room = Arc::clone(&self.room).try_acquire_many_owned(room_for(rows.len()));
+        let rows = match room {
+            Ok(room) => {
+                self.backlog.fetch_add(n, Ordering::Relaxed);
+                match self.sender.try_send(Message::Rows(rows, room)) {
+                    Ok(()) => return,
+                    Err(mpsc::error::TrySendError::Closed(_)) => {
+                        self.backlog.fetch_sub(n, Ordering::Relaxed);
                         tracing::error!(rows = n, "audit writer stopped; audit rows not written");
+                        return;
                     }
-                };
-                match tokio::runtime::Handle::try_current() {
-                    Ok(runtime) => drop(runtime.spawn(waited)),
-                    Err(_) => tracing::error!(rows = n, "no runtime; audit rows not written"),
+                    Err(mpsc::error::TrySendError::Full(Message::Rows(rows, _))) => {
+                        self.backlog.fetch_sub(n, Ordering::Relaxed);
+                        rows
+                    }
+                    Err(mpsc::error::TrySendError::Full(Message::Flush(_))) => return,
                 }
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                self.backlog.fetch_sub(n, Ordering::Relaxed);
-                tracing::error!(rows = n, "audit writer stopped; audit rows not written");
-            }
+            Err(_) => rows,
+        };
+        // No room now: a task waits for it.
+        let log = self.clone();
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn(async move { log.record(rows).await })),
+            Err(_) => tracing::error!(rows = n, "no runtime; audit rows not written"),
         }
     }
 
@@ -118,19 +142,23 @@ impl AuditLog {
 
 async fn run(store: Store, mut receiver: mpsc::Receiver<Message>, backlog: Arc<AtomicI64>) {
     let mut batch: Vec<AuditRow> = Vec::with_capacity(BATCH_ROWS);
+    let mut rooms: Vec<OwnedSemaphorePermit> = Vec::new();
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
     while let Some(first) = receiver.recv().await {
-        let mut flush_now = take(first, &mut batch, &mut waiting);
+        let mut flush_now = take(first, &mut batch, &mut rooms, &mut waiting);
         let deadline = tokio::time::Instant::now() + BATCH_WAIT;
         while !flush_now && batch.len() < BATCH_ROWS {
             match tokio::time::timeout_at(deadline, receiver.recv()).await {
-                Ok(Some(message)) => flush_now = take(message, &mut batch, &mut waiting),
+                Ok(Some(message)) => {
+                    flush_now = take(message, &mut batch, &mut rooms, &mut waiting);
+                }
                 Ok(None) | Err(_) => break,
             }
         }
         write(&store, &batch).await;
         backlog.fetch_sub(batch.len() as i64, Ordering::Relaxed);
         batch.clear();
+        rooms.clear();
         for done in waiting.drain(..) {
             let _ = done.send(());
         }
@@ -138,15 +166,24 @@ async fn run(store: Store, mut receiver: mpsc::Receiver<Message>, backlog: Arc<A
     write(&store, &batch).await;
 }
 
+/// How much of [`QUEUE_ROWS`] `rows` rows take: all of it for more than that (they wait for an
+/// empty queue), at least one permit for none.
+fn room_for(rows: usize) -> u32 {
+    u32::try_from(rows.clamp(1, QUEUE_ROWS)).unwrap_or(u32::MAX)
+}
+
 /// Adds a message to the batch; true when it asks for a flush.
 fn take(
     message: Message,
     batch: &mut Vec<AuditRow>,
+    rooms: &mut Vec<OwnedSemaphorePermit>,
     waiting: &mut Vec<oneshot::Sender<()>>,
 ) -> bool {
     match message {
-        Message::Rows(rows) => {
+        Message::Rows(rows, room) => {
             batch.extend(rows);
+            // Given back when the batch is written.
+            rooms.push(room);
             false
         }
         Message::Flush(done) => {

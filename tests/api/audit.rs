@@ -461,3 +461,64 @@ async fn the_patients_export_carries_the_access_log() {
     assert_eq!(log[0]["actor_id"], kim.id.to_string());
     assert_eq!(log[0]["resource"], "/v1/patients/{patient_id}/treatments");
 }
+
+/// The writer's queue is bounded by rows as well as requests: a recording larger than the whole
+/// row budget waits for an empty queue instead of deadlocking, recordings racing it wait their
+/// turn, and every row is written.
+#[tokio::test]
+async fn recordings_beyond_the_row_budget_all_reach_the_trail() {
+    use migraine_diary::audit::writer::QUEUE_ROWS;
+    use migraine_diary::audit::AuditLog;
+    use migraine_diary::store::audit::AuditRow;
+
+    let app = TestApp::new().await;
+    let log = AuditLog::start(app.state.store.clone());
+    let actor = uuid::Uuid::now_v7();
+    let rows = |n: usize| -> Vec<AuditRow> {
+        (0..n)
+            .map(|_| AuditRow {
+                id: uuid::Uuid::now_v7(),
+                at: Utc::now(),
+                actor_id: actor,
+                actor_role: "clinician".into(),
+                patient_id: uuid::Uuid::now_v7(),
+                action: "read".into(),
+                resource: "/v1/cohort/summary".into(),
+                outcome: 200,
+                request_id: "budget".into(),
+            })
+            .collect()
+    };
+    let big = QUEUE_ROWS + 1_000;
+    tokio::time::timeout(std::time::Duration::from_secs(120), async {
+        tokio::join!(
+            log.record(rows(QUEUE_ROWS / 2)),
+            log.record(rows(big)),
+            log.record(rows(QUEUE_ROWS / 2)),
+        );
+        // Once flushed, the room is all free again: a detached recording goes straight in.
+        log.flush().await;
+        log.record_detached(rows(7));
+        log.flush().await;
+    })
+    .await
+    .expect("the recordings finish");
+    assert_eq!(log.backlog(), 0);
+    let db = &app.state.store.db;
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            db.get_database_backend(),
+            match db.get_database_backend() {
+                sea_orm::DbBackend::Postgres => {
+                    "SELECT COUNT(*) AS n FROM audit_events WHERE actor_id = $1"
+                }
+                _ => "SELECT COUNT(*) AS n FROM audit_events WHERE actor_id = ?",
+            },
+            [actor.into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let n: i64 = row.try_get("", "n").unwrap();
+    assert_eq!(n as usize, QUEUE_ROWS + big + 7);
+}
