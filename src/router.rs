@@ -7,13 +7,12 @@
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath};
-use axum::http::{header, HeaderName, HeaderValue, Request};
+use axum::http::{header, HeaderName, Request};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -22,8 +21,7 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::api::{
     accounts, add_problem_responses, audit, care_team, changes, contract, data_rights, diary,
-    health, method_not_allowed, outcomes, password, patients, questionnaires, record, treatments,
-    ApiDoc,
+    health, outcomes, password, patients, questionnaires, record, treatments, ApiDoc,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -153,15 +151,6 @@ pub fn app(state: AppState) -> Router {
         ))
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(method_not_allowed::as_problem))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
         .layer(CatchPanicLayer::custom(panic_response));
     crate::web::layers(router, &web)
         .layer(SetSensitiveRequestHeadersLayer::new([

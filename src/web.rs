@@ -7,7 +7,7 @@ use axum::body::{Body, HttpBody};
 use axum::extract::{Request, State};
 use axum::http::header::{self, HeaderName};
 use axum::http::{HeaderValue, Method, StatusCode};
-use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 
@@ -61,9 +61,7 @@ pub fn parse_origin(raw: &str) -> Result<HeaderValue, String> {
 /// gets them too, and inside the layer that sets the request id.
 pub fn layers(router: Router, settings: &WebSettings) -> Router {
     let settings = Arc::new(settings.clone());
-    let router = router
-        .layer(from_fn(request_id_in_problem))
-        .layer(from_fn_with_state(Arc::clone(&settings), security_headers));
+    let router = router.layer(from_fn_with_state(Arc::clone(&settings), answer_policy));
     if settings.cors_origins.is_empty() {
         router
     } else {
@@ -75,22 +73,42 @@ fn is_docs(path: &str) -> bool {
     path == "/docs" || path.starts_with("/docs/")
 }
 
-async fn security_headers(
+/// What every answer gets on its way out: the router's 405 as problem+json, the request id in
+/// every problem body, the security and cache headers. One middleware, not five: each
+/// `from_fn` layer boxes a future and clones the stack below it on every request, and five
+/// of them were a fifth of a `/health/live` request.
+async fn answer_policy(
     State(settings): State<Arc<WebSettings>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let csp = if is_docs(request.uri().path()) {
-        DOCS_CSP
-    } else {
-        API_CSP
+    let docs = is_docs(request.uri().path());
+    let method = request.method().clone();
+    let request_id = request.headers().get("x-request-id").cloned();
+    let response = next.run(request).await;
+    let response = crate::api::method_not_allowed::as_problem(response, &method);
+    let mut response = match request_id {
+        Some(id) => with_request_id(response, &id).await,
+        None => response,
     };
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    // A route with a policy of its own (an HTML report) keeps it.
+    security_headers(response.headers_mut(), docs, &settings);
+    response
+}
+
+fn security_headers(headers: &mut axum::http::HeaderMap, docs: bool, settings: &WebSettings) {
+    let csp = if docs { DOCS_CSP } else { API_CSP };
+    // A route with a policy of its own (an HTML report) keeps it, and one that may be cached
+    // says so itself; nothing else is stored anywhere.
     headers
         .entry(header::CONTENT_SECURITY_POLICY)
         .or_insert(HeaderValue::from_static(csp));
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::REFERRER_POLICY,
@@ -102,7 +120,6 @@ async fn security_headers(
             HeaderValue::from_static(HSTS),
         );
     }
-    response
 }
 
 /// CORS for the allowed origins; a request from any other origin passes through untouched and
@@ -150,16 +167,14 @@ async fn cors(State(settings): State<Arc<WebSettings>>, request: Request, next: 
 
 /// Puts the request's `x-request-id` into every problem+json body as `request_id`, whoever
 /// produced the problem (a handler, an extractor, the fallback, the panic catcher).
-async fn request_id_in_problem(request: Request, next: Next) -> Response {
-    let request_id = request.headers().get("x-request-id").cloned();
-    let response = next.run(request).await;
+async fn with_request_id(response: Response, request_id: &HeaderValue) -> Response {
     let is_problem = response
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
-    let Some(request_id) = request_id.filter(|_| is_problem) else {
+    if !is_problem {
         return response;
-    };
+    }
     let size = HttpBody::size_hint(response.body()).exact();
     if size.is_none_or(|n| n > MAX_PROBLEM_BYTES) {
         return response;

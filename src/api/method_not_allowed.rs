@@ -1,20 +1,18 @@
 //! 405 answers as problem+json. axum's router answers a known path with an unsupported method
 //! (including a CORS preflight `OPTIONS` when no CORS layer handles it) with 405, an `Allow`
-//! header and an empty body; this middleware gives that answer the API's problem+json body and
-//! keeps the `Allow` header, so clients see one error format everywhere.
+//! header and an empty body; [`as_problem`] (called by `crate::web`'s answer policy) gives that
+//! answer the API's problem+json body and keeps the `Allow` header, so clients see one error
+//! format everywhere.
 
-use axum::extract::Request;
 use axum::http::header::{ALLOW, CONTENT_TYPE};
-use axum::http::StatusCode;
-use axum::middleware::Next;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::{ApiError, PROBLEM_JSON};
 
-/// Replaces the body of the router's own 405 answers (those that are not problem+json yet).
-pub async fn as_problem(request: Request, next: Next) -> Response {
-    let method = request.method().clone();
-    let response = next.run(request).await;
+/// Replaces the body of the router's own 405 answers (those that are not problem+json yet) to
+/// a `method` request.
+pub fn as_problem(response: Response, method: &Method) -> Response {
     if response.status() != StatusCode::METHOD_NOT_ALLOWED
         || response
             .headers()

@@ -55,10 +55,24 @@ async fn api_answers_carry_security_headers_and_hsts_only_when_configured() {
     let mut t = TestApp::new().await;
     let ana = t.patient("ana@example.org", "UTC").await;
     let me = t.get("/v1/me", &ana.token).await;
-    for r in [&me, &t.call("GET", "/v1/nowhere", None, None).await] {
+    let wrong_method = t.call("PUT", "/v1/me", Some(&ana.token), None).await;
+    assert_eq!(wrong_method.status, 405);
+    assert_eq!(
+        wrong_method.headers["content-type"],
+        "application/problem+json"
+    );
+    let health = t.call("GET", "/health/live", None, None).await;
+    for r in [
+        &me,
+        &t.call("GET", "/v1/nowhere", None, None).await,
+        &wrong_method,
+        &health,
+    ] {
         assert_eq!(r.headers["content-security-policy"], API_CSP);
         assert_eq!(r.headers["x-frame-options"], "DENY");
         assert_eq!(r.headers["referrer-policy"], "no-referrer");
+        assert_eq!(r.headers["x-content-type-options"], "nosniff");
+        assert_eq!(r.headers["cache-control"], "no-store");
         assert!(!r.headers.contains_key("strict-transport-security"));
     }
     with_web(
