@@ -2,10 +2,19 @@
 
 use std::process::ExitCode;
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    if !migraine_diary::memory::fix_allocator_thresholds() {
-        eprintln!("warning: the C allocator refused its thresholds; memory may grow");
+fn main() -> ExitCode {
+    // Before the runtime starts its threads: the arena count applies to threads not yet born.
+    if !migraine_diary::memory::fix_allocator_settings() {
+        eprintln!("warning: the C allocator refused its settings; memory may grow");
     }
-    migraine_diary::cli::run().await
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(migraine_diary::cli::run()),
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
