@@ -8,8 +8,10 @@ use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath};
 use axum::http::{header, HeaderName, Request};
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
@@ -135,31 +137,20 @@ pub fn app(state: AppState) -> Router {
     add_problem_responses(&mut doc);
     contract::apply(&mut doc);
     let x_request_id = HeaderName::from_static("x-request-id");
-    let web = state.web.clone();
-    let metrics = Arc::clone(&state.metrics);
-    let router = router
-        .merge(
-            SwaggerUi::new("/docs")
-                .url("/openapi.json", doc)
-                // No badge from validator.swagger.io: the page works offline and calls no one.
-                .config(Config::default().validator_url("none")),
-        )
-        .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            state.audit.clone(),
-            crate::audit::layer,
+    let web = Arc::new(state.web.clone());
+    let cors = (!web.cors_origins.is_empty())
+        .then(|| from_fn_with_state(Arc::clone(&web), crate::web::cors));
+    // One stack, outermost first, applied once: every `Router::layer` call wraps each route in
+    // a boxed service of its own, which is cloned and whose future is boxed again on every
+    // request (eleven of them were a tenth of a `/health/live` request). They run after
+    // routing, so the route template is known to the span, the metrics and the audit trail.
+    let layers = ServiceBuilder::new()
+        .layer(axum::middleware::map_request(
+            crate::request_id::drop_unsafe,
         ))
-        .with_state(state)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(CatchPanicLayer::custom(panic_response));
-    crate::web::layers(router, &web)
-        .layer(SetSensitiveRequestHeadersLayer::new([
-            header::AUTHORIZATION,
-        ]))
-        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
-        .layer(axum::middleware::from_fn_with_state(
-            metrics,
-            crate::metrics::layer,
+        .layer(SetRequestIdLayer::new(
+            x_request_id.clone(),
+            MakeRequestUuid,
         ))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
@@ -182,8 +173,28 @@ pub fn app(state: AppState) -> Router {
                 )
             }),
         )
-        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
-        .layer(axum::middleware::map_request(
-            crate::request_id::drop_unsafe,
+        .layer(from_fn_with_state(
+            Arc::clone(&state.metrics),
+            crate::metrics::layer,
         ))
+        .layer(PropagateRequestIdLayer::new(x_request_id))
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            header::AUTHORIZATION,
+        ]))
+        .option_layer(cors)
+        // Outside the panic catcher, so that its 500 gets the headers and the request id too.
+        .layer(from_fn_with_state(web, crate::web::answer_policy))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(from_fn_with_state(state.audit.clone(), crate::audit::layer));
+    router
+        .merge(
+            SwaggerUi::new("/docs")
+                .url("/openapi.json", doc)
+                // No badge from validator.swagger.io: the page works offline and calls no one.
+                .config(Config::default().validator_url("none")),
+        )
+        .fallback(not_found)
+        .with_state(state)
+        .layer(layers)
 }

@@ -7,9 +7,8 @@ use axum::body::{Body, HttpBody};
 use axum::extract::{Request, State};
 use axum::http::header::{self, HeaderName};
 use axum::http::{HeaderValue, Method, StatusCode};
-use axum::middleware::{from_fn_with_state, Next};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 
 use crate::error::{ApiError, PROBLEM_JSON};
 
@@ -57,18 +56,6 @@ pub fn parse_origin(raw: &str) -> Result<HeaderValue, String> {
         .map_err(|_| format!("CORS origin `{raw}` is not a valid header value"))
 }
 
-/// Adds the layers of this module to `router`. They sit outside the panic catcher, so its 500
-/// gets them too, and inside the layer that sets the request id.
-pub fn layers(router: Router, settings: &WebSettings) -> Router {
-    let settings = Arc::new(settings.clone());
-    let router = router.layer(from_fn_with_state(Arc::clone(&settings), answer_policy));
-    if settings.cors_origins.is_empty() {
-        router
-    } else {
-        router.layer(from_fn_with_state(settings, cors))
-    }
-}
-
 fn is_docs(path: &str) -> bool {
     path == "/docs" || path.starts_with("/docs/")
 }
@@ -77,7 +64,7 @@ fn is_docs(path: &str) -> bool {
 /// every problem body, the security and cache headers. One middleware, not five: each
 /// `from_fn` layer boxes a future and clones the stack below it on every request, and five
 /// of them were a fifth of a `/health/live` request.
-async fn answer_policy(
+pub async fn answer_policy(
     State(settings): State<Arc<WebSettings>>,
     request: Request,
     next: Next,
@@ -124,7 +111,11 @@ fn security_headers(headers: &mut axum::http::HeaderMap, docs: bool, settings: &
 
 /// CORS for the allowed origins; a request from any other origin passes through untouched and
 /// gets no CORS header, so the browser refuses it.
-async fn cors(State(settings): State<Arc<WebSettings>>, request: Request, next: Next) -> Response {
+pub async fn cors(
+    State(settings): State<Arc<WebSettings>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let Some(origin) = request
         .headers()
         .get(header::ORIGIN)
