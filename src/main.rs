@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    // Before the runtime starts its threads: the arena count applies to threads not yet born.
+    // Before the runtime starts its threads, so that no allocation predates the settings.
     if !migraine_diary::memory::fix_allocator_settings() {
         eprintln!("warning: the C allocator refused its settings; memory may grow");
     }
