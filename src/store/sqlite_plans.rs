@@ -8,7 +8,8 @@
 //! plan whatever is bound, which is what a statement cache is for. Nothing here uses the other
 //! plans that bound values could pick (no `LIKE ?`, no `sqlite_stat4`).
 //!
-//! The call is foreign code, so this module is the crate's one exception to `deny(unsafe_code)`.
+//! The call is foreign code, so this module is one of the crate's two exceptions to
+//! `deny(unsafe_code)` (the other is `crate::memory`).
 
 #![allow(unsafe_code)]
 
