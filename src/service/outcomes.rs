@@ -171,24 +171,21 @@ pub async fn cohort_summary(
     window_days: u32,
     range: DateRange,
 ) -> ApiResult<Cohort> {
-    let (start, end) = instants_around(range);
-    let candidates =
-        cohort::candidates(&store.db, clinician, kind, window_days, start, end).await?;
     let mut pooled_patients = HashSet::new();
-    let mut outcomes = Vec::with_capacity(candidates.len());
+    let mut outcomes = Vec::new();
     // Treatments whose sums are summed from the diary now: (treatment, windows, counter).
     let mut missing: Vec<(Uuid, TreatmentWindows, i64)> = Vec::new();
     let mut missing_ranges: Vec<(Uuid, NaiveDate, NaiveDate)> = Vec::new();
-    for candidate in &candidates {
+    let visit = |candidate: cohort::CohortTreatment| {
         let day = treatment_day(candidate.started_at, candidate.timezone.tz());
         if !range.contains(day) {
-            continue;
+            return;
         }
         pooled_patients.insert(candidate.patient_id);
         let windows = TreatmentWindows::new(day, window_days, 1);
         match candidate.fresh(day) {
             Some(stored) => {
-                outcomes.push(outcome_of_tallies(&windows, &stored.baseline, &stored.post))
+                outcomes.push(outcome_of_tallies(&windows, &stored.baseline, &stored.post));
             }
             None => {
                 let post = windows.post();
@@ -201,7 +198,16 @@ pub async fn cohort_summary(
                 missing.push((candidate.treatment_id, windows, candidate.change_seq));
             }
         }
-    }
+    };
+    cohort::for_each_candidate(
+        &store.db,
+        clinician,
+        kind,
+        window_days,
+        instants_around(range),
+        visit,
+    )
+    .await?;
     let treatments = outcomes.len() + missing.len();
     if !missing.is_empty() {
         let tallies = diary::window_tallies(&store.db, &missing_ranges).await?;

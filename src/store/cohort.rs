@@ -16,7 +16,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Set, Statement};
+use sea_orm::{
+    ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Set, Statement, StreamTrait,
+};
 use uuid::Uuid;
 
 use super::corrupt;
@@ -68,18 +70,24 @@ struct CandidateRow {
     post: Option<String>,
 }
 
-/// Every treatment of `kind` that started in `from..to` of `clinician`'s linked patients, with
-/// each patient's time zone and change counter and the sums stored for `window_days`: one
-/// statement, so counter and stored stamp come from one snapshot.
-pub async fn candidates(
-    db: &impl ConnectionTrait,
+/// Calls `visit` with every treatment of `kind` that started in `from..to` of `clinician`'s
+/// linked patients, with each patient's time zone and change counter and the sums stored for
+/// `window_days`: one statement, so counter and stored stamp come from one snapshot. The rows
+/// are streamed (at most the driver's row buffer is held), not collected: a 10,000-patient-year
+/// cohort is 5,500 of them.
+pub async fn for_each_candidate<D>(
+    db: &D,
     clinician: UserId,
     kind: TreatmentKind,
     window_days: u32,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<Vec<CohortTreatment>, sea_orm::DbErr> {
-    let backend = db.get_database_backend();
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    mut visit: impl FnMut(CohortTreatment) + Send,
+) -> Result<(), sea_orm::DbErr>
+where
+    D: ConnectionTrait + StreamTrait + Send,
+{
+    use futures_util::TryStreamExt as _;
+    let backend = ConnectionTrait::get_database_backend(db);
     let p: Vec<String> = (1..=5)
         .map(|i| match backend {
             DbBackend::Postgres => format!("${i}"),
@@ -106,38 +114,43 @@ pub async fn candidates(
         from.into(),
         to.into(),
     ];
-    let rows =
-        CandidateRow::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
-            .all(db)
-            .await?;
-    rows.into_iter()
-        .map(|row| {
-            let timezone = TimeZone::parse(&row.timezone)
-                .ok_or_else(|| corrupt("a time zone", &row.timezone))?;
-            // Sums that no longer decode (a layout from another version) count as missing.
-            let stored = match (row.stored_day, row.stored_seq, &row.baseline, &row.post) {
-                (Some(day), Some(seq), Some(b), Some(p)) => {
-                    decode(b)
-                        .zip(decode(p))
-                        .map(|(baseline, post)| StoredWindows {
-                            treatment_day: day,
-                            change_seq: seq,
-                            baseline,
-                            post,
-                        })
-                }
-                _ => None,
-            };
-            Ok(CohortTreatment {
-                treatment_id: row.treatment_id,
-                patient_id: row.patient_id,
-                started_at: row.started_at,
-                timezone,
-                change_seq: row.change_seq,
-                stored,
-            })
-        })
-        .collect()
+    let rows = db
+        .stream_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    let mut rows = std::pin::pin!(rows);
+    while let Some(row) = rows.try_next().await? {
+        visit(decode_candidate(CandidateRow::from_query_result(
+            &row, "",
+        )?)?);
+    }
+    Ok(())
+}
+
+fn decode_candidate(row: CandidateRow) -> Result<CohortTreatment, sea_orm::DbErr> {
+    let timezone =
+        TimeZone::parse(&row.timezone).ok_or_else(|| corrupt("a time zone", &row.timezone))?;
+    // Sums that no longer decode (a layout from another version) count as missing.
+    let stored = match (row.stored_day, row.stored_seq, &row.baseline, &row.post) {
+        (Some(day), Some(seq), Some(b), Some(p)) => {
+            decode(b)
+                .zip(decode(p))
+                .map(|(baseline, post)| StoredWindows {
+                    treatment_day: day,
+                    change_seq: seq,
+                    baseline,
+                    post,
+                })
+        }
+        _ => None,
+    };
+    Ok(CohortTreatment {
+        treatment_id: row.treatment_id,
+        patient_id: row.patient_id,
+        started_at: row.started_at,
+        timezone,
+        change_seq: row.change_seq,
+        stored,
+    })
 }
 
 /// Stores (or replaces) the sums of `(treatment, windows)` for `window_days`. A treatment
