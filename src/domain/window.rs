@@ -221,6 +221,60 @@ impl WindowTally {
     }
 }
 
+impl WindowTally {
+    /// How many counts [`WindowTally::counts`] gives.
+    pub const COUNTS: usize = 10 + MedicationClass::ALL.len();
+
+    /// Every count as one flat list: days recorded, any headache, headache, migraine,
+    /// moderate/severe, acute medication, migraine-specific medication, headache-free, the pain
+    /// sum, overuse-class days, then the days of each [`MedicationClass::ALL`]. The order in
+    /// which the store sums windows in SQL and keeps them.
+    pub fn counts(&self) -> [u64; Self::COUNTS] {
+        let mut counts = [0u64; Self::COUNTS];
+        let head = [
+            self.days_recorded,
+            self.any_headache_days,
+            self.headache_days,
+            self.migraine_days,
+            self.moderate_severe_days,
+            self.acute_medication_days,
+            self.migraine_specific_medication_days,
+            self.headache_free_days,
+        ];
+        for (count, days) in counts.iter_mut().zip(head) {
+            *count = u64::from(days);
+        }
+        counts[8] = self.headache_pain_sum;
+        counts[9] = u64::from(self.overuse_class_days);
+        for (count, days) in counts[10..].iter_mut().zip(self.class_days) {
+            *count = u64::from(days);
+        }
+        counts
+    }
+
+    /// The tally of [`WindowTally::counts`]; `None` when a day count does not fit a `u32`.
+    pub fn from_counts(counts: [u64; Self::COUNTS]) -> Option<Self> {
+        let days = |i: usize| u32::try_from(counts[i]).ok();
+        let mut class_days = [0u32; MedicationClass::ALL.len()];
+        for (i, d) in class_days.iter_mut().enumerate() {
+            *d = days(10 + i)?;
+        }
+        Some(WindowTally {
+            days_recorded: days(0)?,
+            any_headache_days: days(1)?,
+            headache_days: days(2)?,
+            migraine_days: days(3)?,
+            moderate_severe_days: days(4)?,
+            acute_medication_days: days(5)?,
+            migraine_specific_medication_days: days(6)?,
+            headache_free_days: days(7)?,
+            headache_pain_sum: counts[8],
+            overuse_class_days: days(9)?,
+            class_days,
+        })
+    }
+}
+
 /// The medication bits of the six classes whose combined use counts for overuse.
 pub fn overuse_class_bits() -> u16 {
     OVERUSE_CLASSES.iter().fold(0, |bits, c| bits | c.bit())

@@ -24,7 +24,7 @@ use uuid::Uuid;
 use super::corrupt;
 use super::entities::columns::TreatmentKindColumn;
 use super::entities::treatment_window_tally;
-use crate::domain::{MedicationClass, TimeZone, TreatmentKind, UserId, WindowTally};
+use crate::domain::{TimeZone, TreatmentKind, UserId, WindowTally};
 
 /// One treatment of the kind, started in the instants asked for, of a linked patient.
 #[derive(Clone, Debug)]
@@ -196,25 +196,9 @@ pub async fn store(
     Ok(())
 }
 
-/// How many counts a stored tally holds.
-const COUNTS: usize = 10 + MedicationClass::ALL.len();
-
-/// A tally as comma-separated counts, in the order of [`decode`].
+/// A tally as comma-separated counts ([`WindowTally::counts`]).
 pub fn encode(t: &WindowTally) -> String {
-    let mut counts = vec![
-        u64::from(t.days_recorded),
-        u64::from(t.any_headache_days),
-        u64::from(t.headache_days),
-        u64::from(t.migraine_days),
-        u64::from(t.moderate_severe_days),
-        u64::from(t.acute_medication_days),
-        u64::from(t.migraine_specific_medication_days),
-        u64::from(t.headache_free_days),
-        t.headache_pain_sum,
-        u64::from(t.overuse_class_days),
-    ];
-    counts.extend(t.class_days.iter().map(|d| u64::from(*d)));
-    counts
+    t.counts()
         .iter()
         .map(u64::to_string)
         .collect::<Vec<_>>()
@@ -228,27 +212,7 @@ pub fn decode(text: &str) -> Option<WindowTally> {
         .map(str::parse)
         .collect::<Result<_, _>>()
         .ok()?;
-    if counts.len() != COUNTS {
-        return None;
-    }
-    let small = |i: usize| u32::try_from(counts[i]).ok();
-    let mut class_days = [0u32; MedicationClass::ALL.len()];
-    for (i, days) in class_days.iter_mut().enumerate() {
-        *days = small(10 + i)?;
-    }
-    Some(WindowTally {
-        days_recorded: small(0)?,
-        any_headache_days: small(1)?,
-        headache_days: small(2)?,
-        migraine_days: small(3)?,
-        moderate_severe_days: small(4)?,
-        acute_medication_days: small(5)?,
-        migraine_specific_medication_days: small(6)?,
-        headache_free_days: small(7)?,
-        headache_pain_sum: counts[8],
-        overuse_class_days: small(9)?,
-        class_days,
-    })
+    WindowTally::from_counts(counts.try_into().ok()?)
 }
 
 #[cfg(test)]

@@ -521,6 +521,7 @@ pub async fn window_tallies(
     let bit = |column: &str, mask: u16| {
         format!("COALESCE(SUM(CASE WHEN d.{column} & {mask} <> 0 THEN 1 ELSE 0 END), 0)")
     };
+    // In the order of `WindowTally::counts`.
     let mut sums = vec![
         "COUNT(*)".to_owned(),
         bit("day_class", Classification::ANY_HEADACHE.into()),
@@ -595,27 +596,13 @@ pub async fn window_tallies(
             .await?;
         for row in result {
             let k: i32 = row.try_get("", "k")?;
-            let get = |i: usize| -> Result<u32, sea_orm::DbErr> {
+            let mut counts = [0u64; WindowTally::COUNTS];
+            for (i, count) in counts.iter_mut().enumerate() {
                 let v: i64 = row.try_get("", &format!("s{i}"))?;
-                u32::try_from(v).map_err(|e| corrupt("a window sum".to_owned(), e))
-            };
-            let mut class_days = [0u32; crate::domain::MedicationClass::ALL.len()];
-            for (i, days) in class_days.iter_mut().enumerate() {
-                *days = get(10 + i)?;
+                *count = u64::try_from(v).map_err(|e| corrupt("a window sum".to_owned(), e))?;
             }
-            let tally = WindowTally {
-                days_recorded: get(0)?,
-                any_headache_days: get(1)?,
-                headache_days: get(2)?,
-                migraine_days: get(3)?,
-                moderate_severe_days: get(4)?,
-                acute_medication_days: get(5)?,
-                migraine_specific_medication_days: get(6)?,
-                headache_free_days: get(7)?,
-                headache_pain_sum: u64::from(get(8)?),
-                overuse_class_days: get(9)?,
-                class_days,
-            };
+            let tally = WindowTally::from_counts(counts)
+                .ok_or_else(|| corrupt("a window sum".to_owned(), "a day count above u32"))?;
             let index = usize::try_from(k)
                 .ok()
                 .map(|k| chunk_index * WINDOWS_PER_QUERY + k)
