@@ -504,7 +504,15 @@ async fn sql(app: &TestApp, statement: &str) {
 
 impl ExampleA {
     async fn cohort(&self) -> Value {
-        let r = self.app.get(KETAMINE_COHORT, &self.clinician.token).await;
+        self.cohort_with("").await
+    }
+
+    /// The ketamine cohort with more query parameters (`&window_days=7`).
+    async fn cohort_with(&self, more: &str) -> Value {
+        let r = self
+            .app
+            .get(&format!("{KETAMINE_COHORT}{more}"), &self.clinician.token)
+            .await;
         assert_eq!(r.status, 200, "{}", r.body);
         r.body
     }
@@ -602,23 +610,9 @@ async fn cohort_window_sums_are_kept_but_never_used_stale() {
 #[tokio::test]
 async fn cohort_window_sums_are_kept_per_window_length() {
     let a = example_a().await;
-    let r = a
-        .app
-        .get(
-            &format!("{KETAMINE_COHORT}&window_days=7"),
-            &a.clinician.token,
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.body["mean_baseline_headache_days_per_28"], 8.0);
+    let week = a.cohort_with("&window_days=7").await;
+    assert_eq!(week["mean_baseline_headache_days_per_28"], 8.0);
     assert_eq!(a.cohort().await["mean_baseline_headache_days_per_28"], 12.0);
     assert_eq!(stored_window_sums(&a.app).await, 2);
-    let again = a
-        .app
-        .get(
-            &format!("{KETAMINE_COHORT}&window_days=7"),
-            &a.clinician.token,
-        )
-        .await;
-    assert_eq!(again.body, r.body);
+    assert_eq!(a.cohort_with("&window_days=7").await, week);
 }
