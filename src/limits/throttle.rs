@@ -99,7 +99,7 @@ impl Throttle {
             let window = i64::try_from(budget.window_secs).unwrap_or(i64::MAX / 2);
             let count = throttle::hit(&*txn, name, now, window).await?;
             if count.hits > i64::from(budget.max) {
-                txn.txn.rollback().await?;
+                txn.rollback().await?;
                 return Err(ApiError::TooManyRequests {
                     retry_after_secs: retry_after(count.expires_at, now),
                 });

@@ -23,12 +23,9 @@ pub async fn save(
     entry: &DiaryEntry,
     condition: Precondition,
 ) -> ApiResult<(StoredEntry, Upserted)> {
-    let txn = store.begin_write().await?;
-    let saved = diary::upsert(&*txn, patient, entry, condition)
+    diary::save_day(store, patient, entry, condition)
         .await
-        .map_err(write_error)?;
-    txn.commit().await?;
-    Ok(saved)
+        .map_err(write_error)
 }
 
 /// Saves every entry in one transaction, in order: all or none. Any `if_version` that does not

@@ -26,13 +26,14 @@ pub mod tokens;
 pub mod treatments;
 pub mod users;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    TransactionTrait,
+    QueryResult, Statement, TransactionTrait,
 };
 
 use crate::config::{DatabaseArgs, SqliteSync};
@@ -78,8 +79,8 @@ pub struct PoolUse {
 /// until it commits or drops; on PostgreSQL a transaction of its own. Dropping it rolls back
 /// only this writer's statements.
 pub struct WriteTxn {
-    // Declared first so that it drops (queueing its rollback) before the gate passes on.
-    pub txn: DatabaseTransaction,
+    // Declared first so that the handle is given back before the gate passes on.
+    txn: Arc<DatabaseTransaction>,
     member: Option<group::Member>,
 }
 
@@ -88,10 +89,27 @@ impl WriteTxn {
     /// joined. An error means nothing of this writer was acknowledged.
     pub async fn commit(self) -> Result<(), DbErr> {
         let WriteTxn { txn, member } = self;
-        txn.commit().await?;
         match member {
-            Some(member) => member.acknowledge().await,
-            None => Ok(()),
+            Some(mut member) => {
+                member.release(&txn).await?;
+                drop(txn);
+                member.acknowledge().await
+            }
+            None => match Arc::try_unwrap(txn) {
+                Ok(txn) => txn.commit().await,
+                Err(_) => Err(DbErr::Custom("the transaction is shared".into())),
+            },
+        }
+    }
+
+    /// Undoes this writer's statements now (dropping it does the same: on SQLite when the gate
+    /// passes on, on PostgreSQL in the background).
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        let WriteTxn { txn, member } = self;
+        match (member, Arc::try_unwrap(txn)) {
+            (None, Ok(txn)) => txn.rollback().await,
+            // The member's drop hands the rollback to the next holder of the gate.
+            _ => Ok(()),
         }
     }
 }
@@ -210,10 +228,32 @@ impl Store {
                 })
             }
             None => Ok(WriteTxn {
-                txn: self.db.begin().await?,
+                txn: Arc::new(self.db.begin().await?),
                 member: None,
             }),
         }
+    }
+
+    /// On SQLite: a write whose statements are the one batch `batch` (`;`-separated, `?`
+    /// parameters in order), sent with its savepoint in one round trip. Returns the rows the
+    /// batch returned and the transaction to read in and `commit` (which waits for the group's
+    /// COMMIT); what the batch wrote stays written even if the transaction is dropped. A
+    /// failed batch has written nothing. `None` on PostgreSQL, whose driver sends one statement
+    /// at a time: use [`Store::begin_write`].
+    pub async fn write_batch(
+        &self,
+        batch: Statement,
+    ) -> Option<Result<(Vec<QueryResult>, WriteTxn), DbErr>> {
+        let gate = self.write_gate.as_ref()?;
+        Some(gate.run_batch(batch).await.map(|(rows, txn, member)| {
+            (
+                rows,
+                WriteTxn {
+                    txn,
+                    member: Some(member),
+                },
+            )
+        }))
     }
 
     /// How the connection pool is used, for the metrics.

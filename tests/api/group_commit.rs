@@ -167,3 +167,87 @@ async fn sqlite_store_reopen(dir: &tempfile::TempDir) -> Store {
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("g.db").display());
     Store::connect(&DatabaseArgs::for_url(url)).await.unwrap()
 }
+
+/// A writer whose statements are one batch (`Store::write_batch`, the diary PUT's path) joins
+/// the group like any other; a batch that fails halfway has written nothing, and the writers
+/// around it keep what they wrote.
+#[tokio::test]
+async fn a_failed_batch_writes_nothing_and_the_group_keeps_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(&dir).await;
+    insert(&store, "parent", 1, None).await.unwrap();
+    let before = store.group_commits();
+
+    let first = store.begin_write().await.unwrap();
+    first
+        .execute_unprepared("INSERT INTO parent (id) VALUES (2)")
+        .await
+        .unwrap();
+    let batch = |sql: &str| Statement::from_string(store.backend(), sql.to_owned());
+    // A good row, then a duplicate key: the batch stops at the duplicate.
+    let failing = tokio::spawn({
+        let (store, batch) = (
+            store.clone(),
+            batch("INSERT INTO parent (id) VALUES (3); INSERT INTO parent (id) VALUES (1)"),
+        );
+        async move {
+            let (_, txn) = store.write_batch(batch).await.expect("SQLite")?;
+            txn.commit().await
+        }
+    });
+    until_queued(&store, 1).await;
+    let good = tokio::spawn({
+        let (store, batch) = (
+            store.clone(),
+            batch("INSERT INTO parent (id) VALUES (4) RETURNING id; INSERT INTO parent (id) VALUES (5)"),
+        );
+        async move {
+            let (rows, txn) = store.write_batch(batch).await.expect("SQLite")?;
+            txn.commit().await?;
+            Ok::<_, DbErr>(rows.len())
+        }
+    });
+    until_queued(&store, 2).await;
+    first.commit().await.unwrap();
+
+    assert!(failing.await.unwrap().is_err(), "the duplicate key fails its batch");
+    assert_eq!(good.await.unwrap().unwrap(), 1, "the batch's one RETURNING row");
+    assert_eq!(ids(&store, "parent").await, vec![1, 2, 4, 5]);
+    assert_eq!(store.group_commits() - before, 1, "one COMMIT for the three");
+    // The next writer finds no savepoint left open.
+    insert(&store, "parent", 6, None).await.unwrap();
+    assert_eq!(ids(&store, "parent").await, vec![1, 2, 4, 5, 6]);
+}
+
+/// A writer dropped with its statements run (a failed or cancelled request) as the last of its
+/// group: the committer rolls its savepoint back before the COMMIT.
+#[tokio::test]
+async fn a_writer_dropped_last_in_its_group_is_rolled_back_before_the_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(&dir).await;
+    let before = store.group_commits();
+
+    let first = store.begin_write().await.unwrap();
+    first
+        .execute_unprepared("INSERT INTO parent (id) VALUES (1)")
+        .await
+        .unwrap();
+    let dropped = tokio::spawn({
+        let store = store.clone();
+        async move {
+            let txn = store.begin_write().await?;
+            txn.execute_unprepared("INSERT INTO parent (id) VALUES (7)")
+                .await?;
+            drop(txn);
+            Ok::<_, DbErr>(())
+        }
+    });
+    until_queued(&store, 1).await;
+    first.commit().await.unwrap();
+    dropped.await.unwrap().unwrap();
+
+    assert_eq!(ids(&store, "parent").await, vec![1]);
+    assert_eq!(store.group_commits() - before, 1);
+    insert(&store, "parent", 2, None).await.unwrap();
+    assert_eq!(ids(&store, "parent").await, vec![1, 2]);
+}
