@@ -1,12 +1,15 @@
 //! Outcomes: period summaries, the day calendar, before/after comparisons of one treatment,
 //! and the cohort of one kind over a clinician's patients. Reads go through the store; the arithmetic is `crate::domain`'s.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use uuid::Uuid;
 
-use crate::domain::questionnaire::{around_treatment, QuestionnairesAround, AROUND_TREATMENT_DAYS};
+use crate::domain::diary::DayRecord;
+use crate::domain::questionnaire::{
+    around_treatment, QuestionnaireResponse, QuestionnairesAround, AROUND_TREATMENT_DAYS,
+};
 use crate::domain::range::add_days;
 use crate::domain::{
     day_classes, outcome_of_windows, overlapping_treatments, pool_outcomes, split_periods,
@@ -103,32 +106,27 @@ pub async fn treatment_summary(
 ) -> ApiResult<TreatmentComparison> {
     let db = &store.db;
     let patient_id = PatientId(patient.id.0);
-    let treatment = treatments::get(db, patient_id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("No such treatment for this patient."))?;
+    // The reads around the treatment need its day, which needs the treatment: two rounds of
+    // round trips to the database. When the day is known from an earlier summary they start
+    // together with the treatment's own read, and are used only if the day is still that.
+    let around = |day| reads_around(store, patient, day, window_days, followup_windows);
+    let (treatment, early) = match TREATMENT_DAYS.guess(id) {
+        Some(guess) => {
+            let (treatment, reads) =
+                tokio::join!(treatments::get(db, patient_id, id), around(guess));
+            (treatment, Some((guess, reads)))
+        }
+        None => (treatments::get(db, patient_id, id).await, None),
+    };
+    let treatment =
+        treatment?.ok_or_else(|| ApiError::not_found("No such treatment for this patient."))?;
     let day = treatment_day(treatment.event.started_at(), patient.timezone.tz());
+    TREATMENT_DAYS.remember(id, day);
+    let (days, others, responses) = match early {
+        Some((guess, reads)) if guess == day => reads?,
+        _ => around(day).await?,
+    };
     let windows = TreatmentWindows::new(day, window_days, followup_windows);
-    let read = windows.read_range();
-    let n = i64::from(window_days);
-    let around = DateRange::new(add_days(day, -n), add_days(day, n));
-    let reach = AROUND_TREATMENT_DAYS;
-    // Three independent reads at once, each on its own pooled connection: the answer waits
-    // for the slowest one, not for the sum of three round trips to the database.
-    let (days, others, responses) = tokio::try_join!(
-        async { Ok::<_, ApiError>(diary::day_records(db, patient_id, read.from, read.to).await?) },
-        treatment_days(store, patient_id, patient.timezone, around),
-        async {
-            Ok::<_, ApiError>(
-                questionnaires::completed_between(
-                    db,
-                    patient_id,
-                    add_days(day, -reach),
-                    add_days(day, reach),
-                )
-                .await?,
-            )
-        },
-    )?;
     let overlapping = overlapping_treatments(
         day,
         window_days,
@@ -143,6 +141,71 @@ pub async fn treatment_summary(
         overlapping,
         questionnaires: around_treatment(&responses, day),
     })
+}
+
+/// What a treatment summary reads around treatment day `day`: the windows' diary days, the
+/// treatments near it, the questionnaires near it. Three independent reads at once, each on its
+/// own pooled connection: the answer waits for the slowest, not for the sum of three round trips.
+async fn reads_around(
+    store: &Store,
+    patient: &Account,
+    day: NaiveDate,
+    window_days: u32,
+    followup_windows: u32,
+) -> ApiResult<(
+    Vec<DayRecord>,
+    Vec<(StoredTreatment, NaiveDate)>,
+    Vec<QuestionnaireResponse>,
+)> {
+    let db = &store.db;
+    let patient_id = PatientId(patient.id.0);
+    let read = TreatmentWindows::new(day, window_days, followup_windows).read_range();
+    let n = i64::from(window_days);
+    let near = DateRange::new(add_days(day, -n), add_days(day, n));
+    let reach = AROUND_TREATMENT_DAYS;
+    tokio::try_join!(
+        async { Ok::<_, ApiError>(diary::day_records(db, patient_id, read.from, read.to).await?) },
+        treatment_days(store, patient_id, patient.timezone, near),
+        async {
+            Ok::<_, ApiError>(
+                questionnaires::completed_between(
+                    db,
+                    patient_id,
+                    add_days(day, -reach),
+                    add_days(day, reach),
+                )
+                .await?,
+            )
+        },
+    )
+}
+
+/// Treatment days seen by earlier summaries, so that the next summary of the same treatment
+/// reads everything in one round. A guess is only a head start: it is checked against the
+/// treatment read in the same round, so a stale one (the treatment moved, the patient's time
+/// zone changed, another instance changed it) costs the second round, never a wrong answer.
+/// That is also why one memo serves the whole process: treatment ids are unique, and nothing
+/// in it is trusted. Bounded: it starts afresh beyond [`MAX_TREATMENT_DAYS`] entries.
+static TREATMENT_DAYS: TreatmentDays = TreatmentDays(std::sync::Mutex::new(None));
+const MAX_TREATMENT_DAYS: usize = 50_000;
+
+struct TreatmentDays(std::sync::Mutex<Option<HashMap<Uuid, NaiveDate>>>);
+
+impl TreatmentDays {
+    fn guess(&self, id: TreatmentId) -> Option<NaiveDate> {
+        let memo = self.0.lock().ok()?;
+        memo.as_ref()?.get(&id.0).copied()
+    }
+
+    fn remember(&self, id: TreatmentId, day: NaiveDate) {
+        if let Ok(mut memo) = self.0.lock() {
+            let memo = memo.get_or_insert_with(HashMap::new);
+            if memo.len() >= MAX_TREATMENT_DAYS {
+                memo.clear();
+            }
+            memo.insert(id.0, day);
+        }
+    }
 }
 
 /// The pooled outcomes of a cohort, with what they were pooled over.

@@ -7,9 +7,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{corrupt, Store};
 use super::entities::columns::DisabilityColumn;
 use super::entities::diary_entry;
+use super::{corrupt, Store};
 use crate::domain::diary::{DayRecord, HeadacheFeatures, MedicationClassSet};
 use crate::domain::WindowTally;
 use crate::domain::{classify, Classification};

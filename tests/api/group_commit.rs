@@ -210,10 +210,21 @@ async fn a_failed_batch_writes_nothing_and_the_group_keeps_the_rest() {
     until_queued(&store, 2).await;
     first.commit().await.unwrap();
 
-    assert!(failing.await.unwrap().is_err(), "the duplicate key fails its batch");
-    assert_eq!(good.await.unwrap().unwrap(), 1, "the batch's one RETURNING row");
+    assert!(
+        failing.await.unwrap().is_err(),
+        "the duplicate key fails its batch"
+    );
+    assert_eq!(
+        good.await.unwrap().unwrap(),
+        1,
+        "the batch's one RETURNING row"
+    );
     assert_eq!(ids(&store, "parent").await, vec![1, 2, 4, 5]);
-    assert_eq!(store.group_commits() - before, 1, "one COMMIT for the three");
+    assert_eq!(
+        store.group_commits() - before,
+        1,
+        "one COMMIT for the three"
+    );
     // The next writer finds no savepoint left open.
     insert(&store, "parent", 6, None).await.unwrap();
     assert_eq!(ids(&store, "parent").await, vec![1, 2, 4, 5, 6]);

@@ -616,3 +616,79 @@ async fn cohort_window_sums_are_kept_per_window_length() {
     assert_eq!(stored_window_sums(&a.app).await, 2);
     assert_eq!(a.cohort_with("&window_days=7").await, week);
 }
+
+/// A treatment summary's reads start together with the treatment's own read when an earlier
+/// summary saw its day (`service::outcomes`); the day they assumed is checked against the
+/// treatment read, so a treatment moved or a patient's new time zone gives the summary of the
+/// day the treatment is on now, equal to that of a treatment recorded there from the start.
+#[tokio::test]
+async fn a_moved_treatment_or_a_new_time_zone_moves_its_summary() {
+    let a = example_a().await;
+    let summary = |path: String| {
+        let app = &a.app;
+        let token = a.clinician.token.clone();
+        async move {
+            let r = app.get(&path, &token).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.body
+        }
+    };
+    let first = summary(summary_path(&a, "")).await;
+    assert_eq!(first["treatment"]["treatment_day"], "2026-03-01");
+
+    let item = format!(
+        "/v1/patients/{}/treatments/{}",
+        a.patient.id, a.treatment_id
+    );
+    let moved = a
+        .app
+        .call(
+            "PATCH",
+            &item,
+            Some(&a.clinician.token),
+            Some(json!({"started_at": "2026-03-08T08:00:00Z"})),
+        )
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    let after_move = summary(summary_path(&a, "")).await;
+    assert_eq!(after_move["treatment"]["treatment_day"], "2026-03-08");
+    assert_eq!(after_move["post"]["from"], "2026-03-09");
+    // A treatment recorded on the new day from the start (a new id: no day seen before).
+    let mut fresh = serde_json::from_str::<Value>(EXAMPLE_A).unwrap()["treatment"].clone();
+    fresh["started_at"] = json!("2026-03-08T08:00:00Z");
+    let fresh = a
+        .app
+        .call(
+            "POST",
+            &format!("/v1/patients/{}/treatments", a.patient.id),
+            Some(&a.clinician.token),
+            Some(fresh),
+        )
+        .await;
+    assert_eq!(fresh.status, 201, "{}", fresh.body);
+    let fresh_path = format!(
+        "/v1/patients/{}/treatments/{}/summary",
+        a.patient.id,
+        fresh.body["id"].as_str().unwrap()
+    );
+    let from_start = summary(fresh_path).await;
+    for key in ["baseline", "post", "change", "responder_50", "responder_75"] {
+        assert_eq!(after_move[key], from_start[key], "{key}");
+    }
+
+    // 08:00Z is 21:00 the day before in Pago Pago (UTC-11).
+    let tz = a
+        .app
+        .call(
+            "PATCH",
+            "/v1/me",
+            Some(&a.patient.token),
+            Some(json!({"timezone": "Pacific/Pago_Pago"})),
+        )
+        .await;
+    assert_eq!(tz.status, 200, "{}", tz.body);
+    let after_tz = summary(summary_path(&a, "")).await;
+    assert_eq!(after_tz["treatment"]["treatment_day"], "2026-03-07");
+    assert_eq!(after_tz["post"]["from"], "2026-03-08");
+    assert_eq!(after_tz["baseline"]["to"], "2026-03-06");
+}
