@@ -21,7 +21,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::store::cohort::{self, StoredWindows};
 use crate::store::treatments::StoredTreatment;
 use crate::store::users::Account;
+use crate::store::reads::{self, Query, Read};
 use crate::store::{diary, questionnaires, treatments, Store};
+use sea_orm::{DatabaseConnection, QueryResult};
 
 /// The instants that can fall on patient-local dates `range` in any time zone (UTC−12…+14).
 pub fn instants_around(range: DateRange) -> (DateTime<Utc>, DateTime<Utc>) {
@@ -107,34 +109,45 @@ pub async fn treatment_summary(
     let db = &store.db;
     let patient_id = PatientId(patient.id.0);
     // The reads around the treatment need its day, which needs the treatment: two rounds of
-    // round trips to the database. When the day is known from an earlier summary they start
+    // round trips to the database. When the day is known from an earlier summary they go
     // together with the treatment's own read, and are used only if the day is still that.
-    let around = |day| reads_around(store, patient, day, window_days, followup_windows);
-    let (treatment, early) = match TREATMENT_DAYS.guess(id) {
-        Some(guess) => {
-            let (treatment, reads) =
-                tokio::join!(treatments::get(db, patient_id, id), around(guess));
-            (treatment, Some((guess, reads)))
+    let around = |day| Around::new(patient, day, window_days, followup_windows);
+    let guess = TREATMENT_DAYS.guess(id).map(around);
+    let get = treatments::get_read(patient_id, id);
+    let (treatment, early) = match guess {
+        Some(early) => {
+            let rows = early.read(db, Some(&get)).await?;
+            (get.decode(&rows.first)?, Some((early, rows)))
         }
-        None => (treatments::get(db, patient_id, id).await, None),
+        None => (treatments::get(db, patient_id, id).await?.into_iter().collect(), None),
     };
-    let treatment =
-        treatment?.ok_or_else(|| ApiError::not_found("No such treatment for this patient."))?;
+    let treatment = treatment
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::not_found("No such treatment for this patient."))?;
     let day = treatment_day(treatment.event.started_at(), patient.timezone.tz());
     TREATMENT_DAYS.remember(id, day);
-    let (days, others, responses) = match early {
-        Some((guess, reads)) if guess == day => reads?,
-        _ => around(day).await?,
+    let (reads, rows) = match early {
+        Some((early, rows)) if early.day == day => (early, rows),
+        _ => {
+            let reads = around(day);
+            let rows = reads.read(db, None).await?;
+            (reads, rows)
+        }
     };
-    let windows = TreatmentWindows::new(day, window_days, followup_windows);
+    let days = reads.days.decode(&rows.days)?;
+    let responses = reads.questionnaires.decode(&rows.questionnaires)?;
+    let tz = patient.timezone.tz();
+    let others = reads.treatments.decode(&rows.treatments)?;
     let overlapping = overlapping_treatments(
         day,
         window_days,
         others
             .iter()
-            .filter(|(t, _)| t.id != id)
-            .map(|(t, day)| (t.id.0, *day)),
+            .filter(|t| t.id != id)
+            .map(|t| (t.id.0, treatment_day(t.event.started_at(), tz))),
     );
+    let windows = TreatmentWindows::new(day, window_days, followup_windows);
     Ok(TreatmentComparison {
         outcome: treatment_outcome(&windows, &days),
         treatment,
@@ -144,40 +157,64 @@ pub async fn treatment_summary(
 }
 
 /// What a treatment summary reads around treatment day `day`: the windows' diary days, the
-/// treatments near it, the questionnaires near it. Three independent reads at once, each on its
-/// own pooled connection: the answer waits for the slowest, not for the sum of three round trips.
-async fn reads_around(
-    store: &Store,
-    patient: &Account,
+/// treatments whose day can be near it, the questionnaires near it. Independent reads, sent
+/// together (`store::reads`).
+struct Around {
     day: NaiveDate,
-    window_days: u32,
-    followup_windows: u32,
-) -> ApiResult<(
-    Vec<DayRecord>,
-    Vec<(StoredTreatment, NaiveDate)>,
-    Vec<QuestionnaireResponse>,
-)> {
-    let db = &store.db;
-    let patient_id = PatientId(patient.id.0);
-    let read = TreatmentWindows::new(day, window_days, followup_windows).read_range();
-    let n = i64::from(window_days);
-    let near = DateRange::new(add_days(day, -n), add_days(day, n));
-    let reach = AROUND_TREATMENT_DAYS;
-    tokio::try_join!(
-        async { Ok::<_, ApiError>(diary::day_records(db, patient_id, read.from, read.to).await?) },
-        treatment_days(store, patient_id, patient.timezone, near),
-        async {
-            Ok::<_, ApiError>(
-                questionnaires::completed_between(
-                    db,
-                    patient_id,
-                    add_days(day, -reach),
-                    add_days(day, reach),
-                )
-                .await?,
-            )
-        },
-    )
+    days: Read<DayRecord>,
+    treatments: Read<StoredTreatment>,
+    questionnaires: Read<QuestionnaireResponse>,
+}
+
+/// The rows of [`Around`]'s reads (and of the treatment's own, when it went with them).
+struct AroundRows {
+    first: Vec<QueryResult>,
+    days: Vec<QueryResult>,
+    treatments: Vec<QueryResult>,
+    questionnaires: Vec<QueryResult>,
+}
+
+impl Around {
+    fn new(patient: &Account, day: NaiveDate, window_days: u32, followup_windows: u32) -> Self {
+        let patient_id = PatientId(patient.id.0);
+        let read = TreatmentWindows::new(day, window_days, followup_windows).read_range();
+        let n = i64::from(window_days);
+        let (start, end) = instants_around(DateRange::new(add_days(day, -n), add_days(day, n)));
+        let reach = AROUND_TREATMENT_DAYS;
+        Self {
+            day,
+            days: diary::day_records_read(patient_id, read.from, read.to),
+            treatments: treatments::started_between_read(patient_id, start, end),
+            questionnaires: questionnaires::completed_between_read(
+                patient_id,
+                add_days(day, -reach),
+                add_days(day, reach),
+            ),
+        }
+    }
+
+    /// Sends the reads, with `first` before them if given.
+    async fn read(
+        &self,
+        db: &DatabaseConnection,
+        first: Option<&dyn Query>,
+    ) -> ApiResult<AroundRows> {
+        let mut batch: Vec<&dyn Query> = first.into_iter().collect();
+        batch.extend([
+            &self.days as &dyn Query,
+            &self.treatments,
+            &self.questionnaires,
+        ]);
+        let mut parts = reads::together(db, &batch).await?.into_iter();
+        let mut next = || parts.next().unwrap_or_default();
+        let first = if batch.len() == 4 { next() } else { Vec::new() };
+        Ok(AroundRows {
+            first,
+            days: next(),
+            treatments: next(),
+            questionnaires: next(),
+        })
+    }
 }
 
 /// Treatment days seen by earlier summaries, so that the next summary of the same treatment

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::entities::columns::DisabilityColumn;
 use super::entities::diary_entry;
+use super::reads::Read;
 use super::{corrupt, Store};
 use crate::domain::diary::{DayRecord, HeadacheFeatures, MedicationClassSet};
 use crate::domain::WindowTally;
@@ -565,14 +566,29 @@ pub async fn day_records(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<DayRecord>, sea_orm::DbErr> {
-    let rows = day_columns()
-        .filter(diary_entry::Column::PatientId.eq(patient_id.0))
-        .filter(diary_entry::Column::EntryDate.between(from, to))
-        .order_by_asc(diary_entry::Column::EntryDate)
+    let rows = days_between(patient_id, from, to)
         .into_model::<DayColumns>()
         .all(db)
         .await?;
     rows.into_iter().map(DayColumns::into_record).collect()
+}
+
+/// [`day_records`] as a read to send with others ([`super::reads::together`]).
+pub fn day_records_read(patient_id: PatientId, from: NaiveDate, to: NaiveDate) -> Read<DayRecord> {
+    Read::new(days_between(patient_id, from, to), |row| {
+        DayColumns::from_query_result(row, "")?.into_record()
+    })
+}
+
+fn days_between(
+    patient_id: PatientId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> sea_orm::Select<diary_entry::Entity> {
+    day_columns()
+        .filter(diary_entry::Column::PatientId.eq(patient_id.0))
+        .filter(diary_entry::Column::EntryDate.between(from, to))
+        .order_by_asc(diary_entry::Column::EntryDate)
 }
 
 /// The latest entry date of each patient (for the clinician's patient list).

@@ -19,6 +19,7 @@ pub mod erasure;
 mod group;
 pub mod password_resets;
 pub mod questionnaires;
+pub mod reads;
 pub mod sessions;
 pub mod sqlite_plans;
 pub mod throttle;

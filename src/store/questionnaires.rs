@@ -10,6 +10,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::corrupt;
+use super::reads::Read;
+use sea_orm::FromQueryResult as _;
 use super::entities::questionnaire_response;
 use crate::domain::questionnaire::{score, Instrument, QuestionnaireResponse, ValidSubmission};
 use crate::domain::PatientId;
@@ -103,6 +105,20 @@ pub async fn list(
     after: Option<(NaiveDate, Uuid)>,
     limit: u64,
 ) -> Result<Vec<QuestionnaireResponse>, DbErr> {
+    listing(patient_id, filter, after, limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_response)
+        .collect()
+}
+
+fn listing(
+    patient_id: PatientId,
+    filter: QuestionnaireFilter,
+    after: Option<(NaiveDate, Uuid)>,
+    limit: u64,
+) -> sea_orm::Select<questionnaire_response::Entity> {
     use questionnaire_response::Column;
     let mut query = questionnaire_response::Entity::find()
         .filter(Column::PatientId.eq(patient_id.0))
@@ -127,7 +143,7 @@ pub async fn list(
             ),
         );
     }
-    query.all(db).await?.into_iter().map(to_response).collect()
+    query
 }
 
 /// Every response completed in `from..=to` (the window around a treatment).
@@ -137,11 +153,28 @@ pub async fn completed_between(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<QuestionnaireResponse>, DbErr> {
+    let (filter, limit) = completed_in(from, to);
+    list(db, patient_id, filter, None, limit).await
+}
+
+/// [`completed_between`] as a read to send with others ([`super::reads::together`]).
+pub fn completed_between_read(
+    patient_id: PatientId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Read<QuestionnaireResponse> {
+    let (filter, limit) = completed_in(from, to);
+    Read::new(listing(patient_id, filter, None, limit), |row| {
+        to_response(QuestionnaireRow::from_query_result(row, "")?)
+    })
+}
+
+fn completed_in(from: NaiveDate, to: NaiveDate) -> (QuestionnaireFilter, u64) {
     let filter = QuestionnaireFilter {
         instrument: None,
         from: Some(from),
         to: Some(to),
     };
     // 181 days hold far fewer responses than this.
-    list(db, patient_id, filter, None, 1000).await
+    (filter, 1000)
 }

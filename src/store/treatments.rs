@@ -8,6 +8,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::corrupt;
+use super::reads::Read;
+use sea_orm::FromQueryResult as _;
 use super::entities::treatment;
 use crate::domain::{PatientId, TreatmentDraft, TreatmentEvent, TreatmentId, UserId};
 
@@ -102,12 +104,20 @@ pub async fn get(
     patient_id: PatientId,
     id: TreatmentId,
 ) -> Result<Option<StoredTreatment>, sea_orm::DbErr> {
-    treatment::Entity::find_by_id(id.0)
-        .filter(treatment::Column::PatientId.eq(patient_id.0))
-        .one(db)
-        .await?
-        .map(decode)
-        .transpose()
+    by_id(patient_id, id).one(db).await?.map(decode).transpose()
+}
+
+/// [`get`] as a read to send with others ([`super::reads::together`]): no row or one.
+pub fn get_read(patient_id: PatientId, id: TreatmentId) -> Read<StoredTreatment> {
+    Read::new(by_id(patient_id, id), decode_result)
+}
+
+fn by_id(patient_id: PatientId, id: TreatmentId) -> sea_orm::Select<treatment::Entity> {
+    treatment::Entity::find_by_id(id.0).filter(treatment::Column::PatientId.eq(patient_id.0))
+}
+
+fn decode_result(row: &sea_orm::QueryResult) -> Result<StoredTreatment, sea_orm::DbErr> {
+    decode(TreatmentRow::from_query_result(row, "")?)
 }
 
 /// Replaces the content of treatment `id` (of `patient_id`) with `event`, changed by
@@ -183,14 +193,28 @@ pub async fn started_between(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<StoredTreatment>, sea_orm::DbErr> {
-    let rows = treatment::Entity::find()
+    decode_all(started_in(patient_id, from, to).all(db).await?)
+}
+
+/// [`started_between`] as a read to send with others ([`super::reads::together`]).
+pub fn started_between_read(
+    patient_id: PatientId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Read<StoredTreatment> {
+    Read::new(started_in(patient_id, from, to), decode_result)
+}
+
+fn started_in(
+    patient_id: PatientId,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> sea_orm::Select<treatment::Entity> {
+    treatment::Entity::find()
         .filter(treatment::Column::PatientId.eq(patient_id.0))
         .filter(treatment::Column::StartedAt.gte(from))
         .filter(treatment::Column::StartedAt.lt(to))
         .order_by_asc(treatment::Column::StartedAt)
-        .all(db)
-        .await?;
-    decode_all(rows)
 }
 
 /// The latest treatment (by `started_at`) of each patient.
