@@ -57,12 +57,22 @@ pub async fn patient_summary(
     range: DateRange,
     period: Period,
 ) -> ApiResult<(WindowStats, Vec<WindowStats>)> {
-    let days = diary::day_records(&store.db, patient, range.from, range.to).await?;
-    let periods = split_periods(range, period)
-        .into_iter()
-        .map(|p| WindowStats::compute(p.from, p.to, &days))
+    // Summed by the database from the classification stored with each day (the same numbers
+    // as `WindowStats::compute` over the days, tests/api/day_class.rs): one row per window
+    // comes back instead of every day of the range.
+    let windows: Vec<(Uuid, NaiveDate, NaiveDate)> = std::iter::once(range)
+        .chain(split_periods(range, period))
+        .map(|w| (patient.0, w.from, w.to))
         .collect();
-    Ok((WindowStats::compute(range.from, range.to, &days), periods))
+    let tallies = diary::window_tallies(&store.db, &windows).await?;
+    let mut stats = windows
+        .iter()
+        .zip(&tallies)
+        .map(|((_, from, to), tally)| WindowStats::from_tally(*from, *to, tally));
+    let overall = stats
+        .next()
+        .ok_or_else(|| ApiError::Internal("no sums for the whole range".into()))?;
+    Ok((overall, stats.collect()))
 }
 
 /// One classified day per calendar day of `range`, with the treatments given on it.
@@ -72,16 +82,21 @@ pub async fn day_calendar(
     tz: TimeZone,
     range: DateRange,
 ) -> ApiResult<Vec<DayClass>> {
-    // Both reads at once, each on its own pooled connection.
-    let (days, treatments) = tokio::try_join!(
-        async {
-            Ok::<_, ApiError>(diary::day_records(&store.db, patient, range.from, range.to).await?)
-        },
-        treatment_days(store, patient, tz, range),
-    )?;
+    // Both reads together (`store::reads`).
+    let days = diary::day_records_read(patient, range.from, range.to);
+    let (start, end) = instants_around(range);
+    let treatments = treatments::started_between_read(patient, start, end);
+    let rows = reads::together(&store.db, &[&days, &treatments]).await?;
+    let (day_rows, treatment_rows) = match rows.as_slice() {
+        [d, t] => (d.as_slice(), t.as_slice()),
+        // `together` answers one part per read.
+        _ => return Err(ApiError::Internal("two reads, not two answers".into())),
+    };
+    let days = days.decode(day_rows)?;
     let treatment_days: Vec<(Uuid, NaiveDate)> = treatments
+        .decode(treatment_rows)?
         .into_iter()
-        .map(|(t, day)| (t.id.0, day))
+        .map(|t| (t.id.0, treatment_day(t.event.started_at(), tz.tz())))
         .collect();
     Ok(day_classes(range, &days, &treatment_days))
 }
