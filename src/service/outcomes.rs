@@ -19,9 +19,9 @@ use crate::domain::{
 };
 use crate::error::{ApiError, ApiResult};
 use crate::store::cohort::{self, StoredWindows};
+use crate::store::reads::{self, Query, Read};
 use crate::store::treatments::StoredTreatment;
 use crate::store::users::Account;
-use crate::store::reads::{self, Query, Read};
 use crate::store::{diary, questionnaires, treatments, Store};
 use sea_orm::{DatabaseConnection, QueryResult};
 
@@ -134,7 +134,13 @@ pub async fn treatment_summary(
             let rows = early.read(db, Some(&get)).await?;
             (get.decode(&rows.first)?, Some((early, rows)))
         }
-        None => (treatments::get(db, patient_id, id).await?.into_iter().collect(), None),
+        None => (
+            treatments::get(db, patient_id, id)
+                .await?
+                .into_iter()
+                .collect(),
+            None,
+        ),
     };
     let treatment = treatment
         .into_iter()

@@ -10,11 +10,11 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::corrupt;
-use super::reads::Read;
-use sea_orm::FromQueryResult as _;
 use super::entities::questionnaire_response;
+use super::reads::Read;
 use crate::domain::questionnaire::{score, Instrument, QuestionnaireResponse, ValidSubmission};
 use crate::domain::PatientId;
+use sea_orm::FromQueryResult as _;
 
 pub use questionnaire_response::Model as QuestionnaireRow;
 

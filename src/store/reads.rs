@@ -27,7 +27,10 @@ pub struct Read<T> {
 }
 
 impl<T> Read<T> {
-    pub fn new<E: EntityTrait>(select: Select<E>, decode: fn(&QueryResult) -> Result<T, DbErr>) -> Self {
+    pub fn new<E: EntityTrait>(
+        select: Select<E>,
+        decode: fn(&QueryResult) -> Result<T, DbErr>,
+    ) -> Self {
         Self {
             query: select.into_query(),
             decode,
@@ -76,7 +79,11 @@ pub async fn together(
         values.extend(one_values.map(|v| v.0).unwrap_or_default());
     }
     let rows = db
-        .query_all_raw(Statement::from_sql_and_values(backend, sql.join("; "), values))
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql.join("; "),
+            values,
+        ))
         .await?;
     let mut parts: Vec<Vec<QueryResult>> = (0..reads.len()).map(|_| Vec::new()).collect();
     for row in rows {

@@ -8,10 +8,10 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::corrupt;
-use super::reads::Read;
-use sea_orm::FromQueryResult as _;
 use super::entities::treatment;
+use super::reads::Read;
 use crate::domain::{PatientId, TreatmentDraft, TreatmentEvent, TreatmentId, UserId};
+use sea_orm::FromQueryResult as _;
 
 pub use treatment::Model as TreatmentRow;
 
