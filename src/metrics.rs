@@ -5,11 +5,12 @@
 //! Routes are labelled by template (`/v1/patients/{patient_id}/diary`), never by raw path, so the
 //! number of series stays bounded whatever clients send.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -29,16 +30,66 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 /// Label of requests that matched no route.
 const UNMATCHED: &str = "unmatched";
 
+/// Labels are static strings: a request allocates nothing to be counted.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    method: String,
-    route: String,
+    method: &'static str,
+    route: &'static str,
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    route: String,
+    route: &'static str,
+}
+
+/// The method's label: the standard methods by name, any other as `OTHER` (a client may send
+/// any token as a method; each would have been a series of its own).
+fn method_label(method: &Method) -> &'static str {
+    const STANDARD: [Method; 9] = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    const NAMES: [&str; 9] = [
+        "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    STANDARD
+        .iter()
+        .position(|m| m == method)
+        .map_or("OTHER", |i| NAMES[i])
+}
+
+/// Route templates as static strings, each kept once for the life of the process. They come
+/// from the router's own route table (`MatchedPath`), never from a client, so they are few.
+fn route_label(path: Option<&MatchedPath>) -> &'static str {
+    static ROUTES: RwLock<Option<HashSet<&'static str>>> = RwLock::new(None);
+    let Some(path) = path.map(MatchedPath::as_str) else {
+        return UNMATCHED;
+    };
+    if let Ok(routes) = ROUTES.read() {
+        if let Some(known) = routes.as_ref().and_then(|r| r.get(path)) {
+            return known;
+        }
+    }
+    let Ok(mut routes) = ROUTES.write() else {
+        return UNMATCHED;
+    };
+    let routes = routes.get_or_insert_with(HashSet::new);
+    match routes.get(path) {
+        Some(known) => known,
+        None => {
+            let leaked: &'static str = Box::leak(path.to_owned().into_boxed_str());
+            routes.insert(leaked);
+            leaked
+        }
+    }
 }
 
 type HistogramMaker = fn() -> Histogram;
@@ -133,19 +184,17 @@ impl Metrics {
         }
     }
 
-    fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+    fn observe(&self, method: &'static str, route: &'static str, status: u16, seconds: f64) {
         let labels = RequestLabels {
-            method: method.to_owned(),
-            route: route.to_owned(),
+            method,
+            route,
             status,
         };
         self.requests.get_or_create(&labels).inc();
         self.latency.get_or_create(&labels).observe(seconds);
         if status == 429 {
             self.rate_limited
-                .get_or_create(&RouteLabels {
-                    route: route.to_owned(),
-                })
+                .get_or_create(&RouteLabels { route })
                 .inc();
         }
     }
@@ -173,15 +222,12 @@ impl Metrics {
 /// Counts and times every request, labelled by its route template.
 pub async fn layer(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or(UNMATCHED.to_owned(), |m| m.as_str().to_owned());
+    let method = method_label(request.method());
+    let route = route_label(request.extensions().get::<MatchedPath>());
     let response = next.run(request).await;
     metrics.observe(
-        &method,
-        &route,
+        method,
+        route,
         response.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );
@@ -221,5 +267,14 @@ mod tests {
         assert!(text.contains(
             "http_requests_total{method=\"POST\",route=\"/v1/auth/login\",status=\"401\"} 1"
         ));
+    }
+
+    #[test]
+    fn labels_are_bounded_whatever_the_client_sends() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        let invented = Method::from_bytes(b"BREW").unwrap();
+        assert_eq!(method_label(&invented), "OTHER");
+        assert_eq!(route_label(None), UNMATCHED);
     }
 }

@@ -4,7 +4,7 @@
 //! put into one group deterministically: the first holds the gate until the others are queued.
 
 use migraine_diary::config::DatabaseArgs;
-use migraine_diary::store::Store;
+use migraine_diary::store::{Store, WriteTxn};
 use sea_orm::{ConnectionTrait, DbErr, Statement};
 
 async fn sqlite_store(dir: &tempfile::TempDir) -> Store {
@@ -46,6 +46,14 @@ async fn ids(store: &Store, table: &str) -> Vec<i64> {
         .collect()
 }
 
+/// Takes the write gate and runs `sql` in its savepoint: writers started next queue behind it,
+/// and join its group.
+async fn holding_the_gate(store: &Store, sql: &str) -> WriteTxn {
+    let txn = store.begin_write().await.unwrap();
+    txn.execute_unprepared(sql).await.unwrap();
+    txn
+}
+
 /// Waits (without a clock) until `n` writers are queued behind the one holding the gate.
 async fn until_queued(store: &Store, n: usize) {
     while store.writers_waiting() < n {
@@ -60,11 +68,7 @@ async fn one_writers_failure_rolls_back_only_its_own_statements() {
     insert(&store, "parent", 1, None).await.unwrap();
     let before = store.group_commits();
 
-    let first = store.begin_write().await.unwrap();
-    first
-        .execute_unprepared("INSERT INTO parent (id) VALUES (2)")
-        .await
-        .unwrap();
+    let first = holding_the_gate(&store, "INSERT INTO parent (id) VALUES (2)").await;
     // A duplicate key after a good row: its statement fails and it drops its transaction.
     let failing = tokio::spawn({
         let store = store.clone();
@@ -104,15 +108,11 @@ async fn a_failed_commit_fails_every_writer_of_the_group() {
     let store = sqlite_store(&dir).await;
     let before = store.group_commits();
 
-    let first = store.begin_write().await.unwrap();
-    first
-        .execute_unprepared("INSERT INTO parent (id) VALUES (1)")
-        .await
-        .unwrap();
-    first
-        .execute_unprepared("INSERT INTO child (id, parent) VALUES (10, 1)")
-        .await
-        .unwrap();
+    let first = holding_the_gate(
+        &store,
+        "INSERT INTO parent (id) VALUES (1); INSERT INTO child (id, parent) VALUES (10, 1)",
+    )
+    .await;
     // A dangling deferred reference: its savepoint is released, the group's COMMIT refuses it.
     let dangling = tokio::spawn({
         let store = store.clone();
@@ -178,11 +178,7 @@ async fn a_failed_batch_writes_nothing_and_the_group_keeps_the_rest() {
     insert(&store, "parent", 1, None).await.unwrap();
     let before = store.group_commits();
 
-    let first = store.begin_write().await.unwrap();
-    first
-        .execute_unprepared("INSERT INTO parent (id) VALUES (2)")
-        .await
-        .unwrap();
+    let first = holding_the_gate(&store, "INSERT INTO parent (id) VALUES (2)").await;
     let batch = |sql: &str| Statement::from_string(store.backend(), sql.to_owned());
     // A good row, then a duplicate key: the batch stops at the duplicate.
     let failing = tokio::spawn({
@@ -238,11 +234,7 @@ async fn a_writer_dropped_last_in_its_group_is_rolled_back_before_the_commit() {
     let store = sqlite_store(&dir).await;
     let before = store.group_commits();
 
-    let first = store.begin_write().await.unwrap();
-    first
-        .execute_unprepared("INSERT INTO parent (id) VALUES (1)")
-        .await
-        .unwrap();
+    let first = holding_the_gate(&store, "INSERT INTO parent (id) VALUES (1)").await;
     let dropped = tokio::spawn({
         let store = store.clone();
         async move {
