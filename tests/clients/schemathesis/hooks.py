@@ -12,8 +12,8 @@ disabled:
 - `cursor` (and the changes feed's `since`): only ever one that the server issued, so a
   positive case sends none (empty); a questionnaire's `completed_on` is not after today and
   its `answers` fit its `instrument`;
-- `from`/`to` of any range query: `from` not after `to` (default today) and at most 3 years
-  (1096 days) apart;
+- `from`/`to` of any range query: `from` not after `to` (default: the patient's today, which
+  may be a day before or after UTC's) and at most 3 years (1096 days) apart;
 - `started_at`/`ended_at` of a treatment: from 2000-01-01 to a year ahead, `ended_at` not
   before `started_at`;
 - time zones (`timezone`): a name of the IANA database;
@@ -37,8 +37,16 @@ MAX_RANGE_DAYS = 1096
 
 
 def _today() -> dt.date:
-    # The fuzzing patient lives in Asia/Kolkata, ahead of UTC: today in UTC is never later.
-    return dt.datetime.now(dt.timezone.utc).date()
+    # For "not after today": the earliest today anywhere, never later than the patient's.
+    return _todays_anywhere()[0]
+
+
+def _todays_anywhere() -> tuple[dt.date, dt.date]:
+    # What the server takes for an omitted `to`: today in the patient's time zone, which the
+    # fuzzer itself changes (PATCH /v1/me): anything from UTC-12 to UTC+14, so a day before or
+    # after UTC's. A positive range has to hold for all of them.
+    now = dt.datetime.now(dt.timezone.utc)
+    return (now - dt.timedelta(hours=12)).date(), (now + dt.timedelta(hours=14)).date()
 
 
 def _positive(case: Any, location: ParameterLocation) -> bool:
@@ -154,14 +162,13 @@ def _range(case: Any) -> None:
     start, end = _date(case.query.get("from")), _date(case.query.get("to"))
     if start is None:
         return
-    last = end or _today()
-    if start > last:
-        start = last
-    # The range report's calendar fits one page: at most 366 days after `from` (365 here, since
-    # "today" is the patient's, which may be a day ahead of UTC).
+    earliest, latest = (end, end) if end is not None else _todays_anywhere()
+    if start > earliest:
+        start = earliest
+    # The range report's calendar fits one page: at most 366 days after `from` (365 here).
     longest = 365 if case.operation.path.endswith("/report") else MAX_RANGE_DAYS
-    if (last - start).days >= longest:
-        start = last - dt.timedelta(days=longest - 1)
+    if (latest - start).days >= longest:
+        start = latest - dt.timedelta(days=longest - 1)
     case.query["from"] = start.isoformat()
 
 
