@@ -24,8 +24,10 @@ use crate::store::Store;
 /// Requests whose rows may wait in the channel before the next one waits for room.
 pub const QUEUE_REQUESTS: usize = 4096;
 /// Rows that may wait (in the channel or the batch being written) before the next request waits
-/// for room (a few MiB); a request with more rows than this waits until nothing waits.
-pub const QUEUE_ROWS: usize = 20_000;
+/// for room; a request with more rows than this waits until nothing waits. About 3 MiB (a row
+/// with its four strings is ~330 bytes): two recordings of the largest benchmark cohort. 20,000
+/// was 2.5 MiB more at the 32-connection patient list's peak for the same throughput.
+pub const QUEUE_ROWS: usize = 10_000;
 /// Rows per batch at most.
 pub const BATCH_ROWS: usize = 500;
 /// How long the first row of a batch waits for company. Waiting 1 s instead did not change the
