@@ -40,14 +40,25 @@ pub async fn treatment_days(
     range: DateRange,
 ) -> ApiResult<Vec<(StoredTreatment, NaiveDate)>> {
     let (start, end) = instants_around(range);
-    Ok(treatments::started_between(&store.db, patient, start, end)
-        .await?
+    let found = treatments::started_between(&store.db, patient, start, end).await?;
+    Ok(with_days(found, tz))
+}
+
+/// [`treatment_days`] as a read to send with others (`store::reads`); decode, then [`with_days`].
+fn treatments_around_read(patient: PatientId, range: DateRange) -> Read<StoredTreatment> {
+    let (start, end) = instants_around(range);
+    treatments::started_between_read(patient, start, end)
+}
+
+/// Each treatment with its treatment day in `tz`.
+fn with_days(found: Vec<StoredTreatment>, tz: TimeZone) -> Vec<(StoredTreatment, NaiveDate)> {
+    found
         .into_iter()
         .map(|t| {
             let day = treatment_day(t.event.started_at(), tz.tz());
             (t, day)
         })
-        .collect())
+        .collect()
 }
 
 /// The window `range` and its periods.
@@ -84,8 +95,7 @@ pub async fn day_calendar(
 ) -> ApiResult<Vec<DayClass>> {
     // Both reads together (`store::reads`).
     let days = diary::day_records_read(patient, range.from, range.to);
-    let (start, end) = instants_around(range);
-    let treatments = treatments::started_between_read(patient, start, end);
+    let treatments = treatments_around_read(patient, range);
     let rows = reads::together(&store.db, &[&days, &treatments]).await?;
     let (day_rows, treatment_rows) = match rows.as_slice() {
         [d, t] => (d.as_slice(), t.as_slice()),
@@ -93,10 +103,9 @@ pub async fn day_calendar(
         _ => return Err(ApiError::Internal("two reads, not two answers".into())),
     };
     let days = days.decode(day_rows)?;
-    let treatment_days: Vec<(Uuid, NaiveDate)> = treatments
-        .decode(treatment_rows)?
+    let treatment_days: Vec<(Uuid, NaiveDate)> = with_days(treatments.decode(treatment_rows)?, tz)
         .into_iter()
-        .map(|t| (t.id.0, treatment_day(t.event.started_at(), tz.tz())))
+        .map(|(t, day)| (t.id.0, day))
         .collect();
     Ok(day_classes(range, &days, &treatment_days))
 }
@@ -158,15 +167,14 @@ pub async fn treatment_summary(
     };
     let days = reads.days.decode(&rows.days)?;
     let responses = reads.questionnaires.decode(&rows.questionnaires)?;
-    let tz = patient.timezone.tz();
-    let others = reads.treatments.decode(&rows.treatments)?;
+    let others = with_days(reads.treatments.decode(&rows.treatments)?, patient.timezone);
     let overlapping = overlapping_treatments(
         day,
         window_days,
         others
             .iter()
-            .filter(|t| t.id != id)
-            .map(|t| (t.id.0, treatment_day(t.event.started_at(), tz))),
+            .filter(|(t, _)| t.id != id)
+            .map(|(t, day)| (t.id.0, *day)),
     );
     let windows = TreatmentWindows::new(day, window_days, followup_windows);
     Ok(TreatmentComparison {
@@ -200,12 +208,12 @@ impl Around {
         let patient_id = PatientId(patient.id.0);
         let read = TreatmentWindows::new(day, window_days, followup_windows).read_range();
         let n = i64::from(window_days);
-        let (start, end) = instants_around(DateRange::new(add_days(day, -n), add_days(day, n)));
+        let near = DateRange::new(add_days(day, -n), add_days(day, n));
         let reach = AROUND_TREATMENT_DAYS;
         Self {
             day,
             days: diary::day_records_read(patient_id, read.from, read.to),
-            treatments: treatments::started_between_read(patient_id, start, end),
+            treatments: treatments_around_read(patient_id, near),
             questionnaires: questionnaires::completed_between_read(
                 patient_id,
                 add_days(day, -reach),
