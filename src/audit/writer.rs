@@ -24,10 +24,12 @@ use crate::store::Store;
 /// Requests whose rows may wait in the channel before the next one waits for room.
 pub const QUEUE_REQUESTS: usize = 4096;
 /// Rows that may wait (in the channel or the batch being written) before the next request waits
-/// for room; a request with more rows than this waits until nothing waits. About 3 MiB (a row
-/// with its four strings is ~330 bytes): two recordings of the largest benchmark cohort. 20,000
-/// was 2.5 MiB more at the 32-connection patient list's peak for the same throughput.
-pub const QUEUE_ROWS: usize = 10_000;
+/// for room; a request with more rows than this waits until nothing waits. About 6 MiB (a row
+/// with its four strings is ~330 bytes): four recordings of the largest benchmark cohort.
+/// 10,000 saved 2.5 MiB at the 32-connection patient list's peak, but on PostgreSQL, whose
+/// trail is written more slowly, the largest cohort then waited for room: 637 ms a request
+/// instead of 64 ms.
+pub const QUEUE_ROWS: usize = 20_000;
 /// Rows per batch at most.
 pub const BATCH_ROWS: usize = 500;
 /// How long the first row of a batch waits for company. Waiting 1 s instead did not change the
