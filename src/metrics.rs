@@ -6,7 +6,7 @@
 //! number of series stays bounded whatever clients send.
 
 use std::collections::HashSet;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -46,41 +46,40 @@ struct RouteLabels {
 /// The method's label: the standard methods by name, any other as `OTHER` (a client may send
 /// any token as a method; each would have been a series of its own).
 fn method_label(method: &Method) -> &'static str {
-    const STANDARD: [Method; 9] = [
-        Method::GET,
-        Method::POST,
-        Method::PUT,
-        Method::PATCH,
-        Method::DELETE,
-        Method::HEAD,
-        Method::OPTIONS,
-        Method::CONNECT,
-        Method::TRACE,
-    ];
-    const NAMES: [&str; 9] = [
-        "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "CONNECT", "TRACE",
+    const STANDARD: [(Method, &str); 9] = [
+        (Method::GET, "GET"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::PATCH, "PATCH"),
+        (Method::DELETE, "DELETE"),
+        (Method::HEAD, "HEAD"),
+        (Method::OPTIONS, "OPTIONS"),
+        (Method::CONNECT, "CONNECT"),
+        (Method::TRACE, "TRACE"),
     ];
     STANDARD
         .iter()
-        .position(|m| m == method)
-        .map_or("OTHER", |i| NAMES[i])
+        .find(|(m, _)| m == method)
+        .map_or("OTHER", |(_, name)| name)
 }
 
-/// Route templates as static strings, each kept once for the life of the process. They come
-/// from the router's own route table (`MatchedPath`), never from a client, so they are few.
+/// The route's label: its template, or [`UNMATCHED`].
 fn route_label(path: Option<&MatchedPath>) -> &'static str {
+    path.map_or(UNMATCHED, route_template)
+}
+
+/// A route template as a static string, each kept once for the life of the process: the
+/// metrics' labels and the audit trail's resource, without an allocation per request. They come
+/// from the router's own route table (`MatchedPath`), never from a client, so they are few.
+pub fn route_template(path: &MatchedPath) -> &'static str {
     static ROUTES: RwLock<Option<HashSet<&'static str>>> = RwLock::new(None);
-    let Some(path) = path.map(MatchedPath::as_str) else {
-        return UNMATCHED;
-    };
-    if let Ok(routes) = ROUTES.read() {
-        if let Some(known) = routes.as_ref().and_then(|r| r.get(path)) {
-            return known;
-        }
+    let path = path.as_str();
+    let known = ROUTES.read().unwrap_or_else(PoisonError::into_inner);
+    if let Some(known) = known.as_ref().and_then(|r| r.get(path)) {
+        return known;
     }
-    let Ok(mut routes) = ROUTES.write() else {
-        return UNMATCHED;
-    };
+    drop(known);
+    let mut routes = ROUTES.write().unwrap_or_else(PoisonError::into_inner);
     let routes = routes.get_or_insert_with(HashSet::new);
     match routes.get(path) {
         Some(known) => known,
