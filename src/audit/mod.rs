@@ -22,7 +22,7 @@ use axum::response::Response;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::store::audit::AuditRow;
+use crate::store::audit::Recording;
 pub use writer::AuditLog;
 
 /// The longest request id kept in a row (a client may send its own `x-request-id`).
@@ -87,33 +87,27 @@ impl AuditScope {
         self.with(|s| s.pooled.extend(patients));
     }
 
-    /// The rows this request adds, once its status is known.
-    fn rows(&self, request: &RequestFacts, status: StatusCode) -> Vec<AuditRow> {
+    /// The rows this request adds, once its status is known (none without an actor).
+    fn recording(&self, request: &RequestFacts, status: StatusCode) -> Option<Recording> {
         let (actor, mut patients) = self.with(|s| (s.actor, std::mem::take(&mut s.pooled)));
-        let Some(actor) = actor else {
-            return Vec::new();
-        };
+        let actor = actor?;
         patients.extend(request.patient);
+        patients.retain(|p| *p != actor.id.0);
+        if patients.is_empty() {
+            return None;
+        }
         patients.sort_unstable();
         patients.dedup();
-        let at = crate::store::now();
-        let action = Action::of(&request.method, status).as_str();
-        let request_id = request.request_id();
-        patients
-            .into_iter()
-            .filter(|p| *p != actor.id.0)
-            .map(|patient_id| AuditRow {
-                id: Uuid::now_v7(),
-                at,
-                actor_id: actor.id.0,
-                actor_role: actor.role.as_str().to_owned(),
-                patient_id,
-                action: action.to_owned(),
-                resource: request.template.to_owned(),
-                outcome: i32::from(status.as_u16()),
-                request_id: request_id.clone(),
-            })
-            .collect()
+        Some(Recording {
+            at: crate::store::now(),
+            actor_id: actor.id.0,
+            actor_role: actor.role.as_str(),
+            action: Action::of(&request.method, status).as_str(),
+            resource: request.template,
+            outcome: i32::from(status.as_u16()),
+            request_id: request.request_id(),
+            patients,
+        })
     }
 }
 
@@ -176,9 +170,8 @@ pub async fn layer(State(log): State<AuditLog>, mut request: Request, next: Next
     };
     let response = next.run(request).await;
     if let Some(facts) = pending.facts.take() {
-        let rows = pending.scope.rows(&facts, response.status());
-        if !rows.is_empty() {
-            pending.log.record(rows).await;
+        if let Some(recording) = pending.scope.recording(&facts, response.status()) {
+            pending.log.record(recording).await;
         }
     }
     response
@@ -202,9 +195,8 @@ impl Drop for Abandoned {
             return;
         };
         let status = StatusCode::from_u16(CLIENT_CLOSED).unwrap_or(StatusCode::REQUEST_TIMEOUT);
-        let rows = self.scope.rows(&facts, status);
-        if !rows.is_empty() {
-            self.log.record_detached(rows);
+        if let Some(recording) = self.scope.recording(&facts, status) {
+            self.log.record_detached(recording);
         }
     }
 }
@@ -246,15 +238,24 @@ mod tests {
             request_id: Some(HeaderValue::from_static("r")),
         };
         let scope = AuditScope::default();
-        assert!(scope.rows(&facts, StatusCode::OK).is_empty(), "no actor");
+        scope.pooled([other]);
+        assert_eq!(scope.recording(&facts, StatusCode::OK), None, "no actor");
         scope.set_actor(me);
+        scope.pooled([me.id.0]);
+        assert_eq!(
+            scope.recording(&facts, StatusCode::OK),
+            None,
+            "only the caller"
+        );
         scope.pooled([other, other, me.id.0]);
-        let rows = scope.rows(&facts, StatusCode::OK);
-        assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].patient_id, other);
-        assert_eq!(rows[0].action, "read");
-        assert_eq!(rows[0].outcome, 200);
-        assert_eq!(rows[0].request_id, "r");
+        let recording = scope
+            .recording(&facts, StatusCode::OK)
+            .expect("a recording");
+        assert_eq!(recording.patients, vec![other]);
+        assert_eq!(recording.action, "read");
+        assert_eq!(recording.outcome, 200);
+        assert_eq!(recording.request_id, "r");
+        assert_eq!(recording.actor_role, "clinician");
     }
 
     #[test]

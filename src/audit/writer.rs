@@ -17,18 +17,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
+use uuid::Uuid;
 
-use crate::store::audit::{self, AuditRow};
+use crate::store::audit::{self, Recording};
 use crate::store::Store;
 
 /// Requests whose rows may wait in the channel before the next one waits for room.
 pub const QUEUE_REQUESTS: usize = 4096;
 /// Rows that may wait (in the channel or the batch being written) before the next request waits
-/// for room; a request with more rows than this waits until nothing waits. About 6 MiB (a row
-/// with its four strings is ~330 bytes): four recordings of the largest benchmark cohort.
-/// 10,000 saved 2.5 MiB at the 32-connection patient list's peak, but on PostgreSQL, whose
-/// trail is written more slowly, the largest cohort then waited for room: 637 ms a request
-/// instead of 64 ms.
+/// for room; a request with more rows than this waits until nothing waits. Four recordings of
+/// the largest benchmark cohort; queued as [`Recording`]s they are 16 bytes a row (as rows of
+/// their own, ~330 bytes, they were 6 MiB, and 10,000 was tried to save memory: on PostgreSQL,
+/// whose trail is written more slowly, the largest cohort then waited for room, 637 ms a
+/// request instead of 64 ms).
 pub const QUEUE_ROWS: usize = 20_000;
 /// Rows per batch at most.
 pub const BATCH_ROWS: usize = 500;
@@ -39,8 +40,8 @@ pub const BATCH_WAIT: Duration = Duration::from_millis(50);
 const MAX_RETRY_PAUSE: Duration = Duration::from_secs(5);
 
 enum Message {
-    /// Rows, with their share of [`QUEUE_ROWS`], given back once they are written.
-    Rows(Vec<AuditRow>, OwnedSemaphorePermit),
+    /// A request's rows, with their share of [`QUEUE_ROWS`], given back once they are written.
+    Rows(Recording, OwnedSemaphorePermit),
     /// Answered once every row sent before it is in the database.
     Flush(oneshot::Sender<()>),
 }
@@ -80,15 +81,19 @@ impl AuditLog {
         }))
     }
 
-    /// Queues rows; waits while the queue is full.
-    pub async fn record(&self, rows: Vec<AuditRow>) {
-        let n = rows.len() as i64;
+    /// Queues a request's recording; waits while the queue is full.
+    pub async fn record(&self, recording: Recording) {
+        let n = recording.len() as i64;
         self.backlog.fetch_add(n, Ordering::Relaxed);
         let queued = match Arc::clone(&self.room)
-            .acquire_many_owned(room_for(rows.len()))
+            .acquire_many_owned(room_for(recording.len()))
             .await
         {
-            Ok(room) => self.sender.send(Message::Rows(rows, room)).await.is_ok(),
+            Ok(room) => self
+                .sender
+                .send(Message::Rows(recording, room))
+                .await
+                .is_ok(),
             Err(_) => false,
         };
         if !queued {
@@ -98,34 +103,34 @@ impl AuditLog {
         }
     }
 
-    /// Queues rows without waiting (for a `Drop`): at once when there is room, else from a task
-    /// that waits for room.
-    pub fn record_detached(&self, rows: Vec<AuditRow>) {
-        let n = rows.len() as i64;
-        let room = Arc::clone(&self.room).try_acquire_many_owned(room_for(rows.len()));
-        let rows = match room {
+    /// Queues a recording without waiting (for a `Drop`): at once when there is room, else from
+    /// a task that waits for room.
+    pub fn record_detached(&self, recording: Recording) {
+        let n = recording.len() as i64;
+        let room = Arc::clone(&self.room).try_acquire_many_owned(room_for(recording.len()));
+        let recording = match room {
             Ok(room) => {
                 self.backlog.fetch_add(n, Ordering::Relaxed);
-                match self.sender.try_send(Message::Rows(rows, room)) {
+                match self.sender.try_send(Message::Rows(recording, room)) {
                     Ok(()) => return,
                     Err(mpsc::error::TrySendError::Closed(_)) => {
                         self.backlog.fetch_sub(n, Ordering::Relaxed);
                         tracing::error!(rows = n, "audit writer stopped; audit rows not written");
                         return;
                     }
-                    Err(mpsc::error::TrySendError::Full(Message::Rows(rows, _))) => {
+                    Err(mpsc::error::TrySendError::Full(Message::Rows(recording, _))) => {
                         self.backlog.fetch_sub(n, Ordering::Relaxed);
-                        rows
+                        recording
                     }
                     Err(mpsc::error::TrySendError::Full(Message::Flush(_))) => return,
                 }
             }
-            Err(_) => rows,
+            Err(_) => recording,
         };
         // No room now: a task waits for it.
         let log = self.clone();
         match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => drop(runtime.spawn(async move { log.record(rows).await })),
+            Ok(runtime) => drop(runtime.spawn(async move { log.record(recording).await })),
             Err(_) => tracing::error!(rows = n, "no runtime; audit rows not written"),
         }
     }
@@ -145,22 +150,23 @@ impl AuditLog {
 }
 
 async fn run(store: Store, mut receiver: mpsc::Receiver<Message>, backlog: Arc<AtomicI64>) {
-    let mut batch: Vec<AuditRow> = Vec::with_capacity(BATCH_ROWS);
+    let mut batch: Vec<Recording> = Vec::new();
     let mut rooms: Vec<OwnedSemaphorePermit> = Vec::new();
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
     while let Some(first) = receiver.recv().await {
-        let mut flush_now = take(first, &mut batch, &mut rooms, &mut waiting);
+        let mut rows = 0;
+        let mut flush_now = take(first, &mut batch, &mut rows, &mut rooms, &mut waiting);
         let deadline = tokio::time::Instant::now() + BATCH_WAIT;
-        while !flush_now && batch.len() < BATCH_ROWS {
+        while !flush_now && rows < BATCH_ROWS {
             match tokio::time::timeout_at(deadline, receiver.recv()).await {
                 Ok(Some(message)) => {
-                    flush_now = take(message, &mut batch, &mut rooms, &mut waiting);
+                    flush_now = take(message, &mut batch, &mut rows, &mut rooms, &mut waiting);
                 }
                 Ok(None) | Err(_) => break,
             }
         }
         write(&store, &batch).await;
-        backlog.fetch_sub(batch.len() as i64, Ordering::Relaxed);
+        backlog.fetch_sub(rows as i64, Ordering::Relaxed);
         batch.clear();
         rooms.clear();
         for done in waiting.drain(..) {
@@ -179,13 +185,15 @@ fn room_for(rows: usize) -> u32 {
 /// Adds a message to the batch; true when it asks for a flush.
 fn take(
     message: Message,
-    batch: &mut Vec<AuditRow>,
+    batch: &mut Vec<Recording>,
+    rows: &mut usize,
     rooms: &mut Vec<OwnedSemaphorePermit>,
     waiting: &mut Vec<oneshot::Sender<()>>,
 ) -> bool {
     match message {
-        Message::Rows(rows, room) => {
-            batch.extend(rows);
+        Message::Rows(recording, room) => {
+            *rows += recording.len();
+            batch.push(recording);
             // Given back when the batch is written.
             rooms.push(room);
             false
@@ -198,18 +206,19 @@ fn take(
 }
 
 /// Appends the batch in one transaction, retrying until it is in.
-async fn write(store: &Store, batch: &[AuditRow]) {
+async fn write(store: &Store, batch: &[Recording]) {
     if batch.is_empty() {
         return;
     }
+    let ids = audit::row_ids(batch);
     let mut pause = Duration::from_millis(100);
     loop {
-        match try_write(store, batch).await {
+        match try_write(store, batch, &ids).await {
             Ok(()) => return,
             // The commit went through but its answer was lost: the rows are in already.
             Err(e) if crate::store::is_unique_violation(&e) => return,
             Err(e) => {
-                tracing::error!(error = %e, rows = batch.len(), "audit write failed; retrying");
+                tracing::error!(error = %e, rows = ids.len(), "audit write failed; retrying");
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(MAX_RETRY_PAUSE);
             }
@@ -217,8 +226,8 @@ async fn write(store: &Store, batch: &[AuditRow]) {
     }
 }
 
-async fn try_write(store: &Store, batch: &[AuditRow]) -> Result<(), sea_orm::DbErr> {
+async fn try_write(store: &Store, batch: &[Recording], ids: &[Uuid]) -> Result<(), sea_orm::DbErr> {
     let txn = store.begin_write().await?;
-    audit::append(&*txn, batch).await?;
+    audit::append(&*txn, batch, ids).await?;
     txn.commit().await
 }

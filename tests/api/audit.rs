@@ -469,25 +469,20 @@ async fn the_patients_export_carries_the_access_log() {
 async fn recordings_beyond_the_row_budget_all_reach_the_trail() {
     use migraine_diary::audit::writer::QUEUE_ROWS;
     use migraine_diary::audit::AuditLog;
-    use migraine_diary::store::audit::AuditRow;
+    use migraine_diary::store::audit::Recording;
 
     let app = TestApp::new().await;
     let log = AuditLog::start(app.state.store.clone());
     let actor = uuid::Uuid::now_v7();
-    let rows = |n: usize| -> Vec<AuditRow> {
-        (0..n)
-            .map(|_| AuditRow {
-                id: uuid::Uuid::now_v7(),
-                at: Utc::now(),
-                actor_id: actor,
-                actor_role: "clinician".into(),
-                patient_id: uuid::Uuid::now_v7(),
-                action: "read".into(),
-                resource: "/v1/cohort/summary".into(),
-                outcome: 200,
-                request_id: "budget".into(),
-            })
-            .collect()
+    let rows = |n: usize| Recording {
+        at: Utc::now(),
+        actor_id: actor,
+        actor_role: "clinician",
+        action: "read",
+        resource: "/v1/cohort/summary",
+        outcome: 200,
+        request_id: "budget".into(),
+        patients: (0..n).map(|_| uuid::Uuid::now_v7()).collect(),
     };
     let big = QUEUE_ROWS + 1_000;
     tokio::time::timeout(std::time::Duration::from_secs(120), async {
