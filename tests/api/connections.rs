@@ -66,6 +66,43 @@ async fn idle_sockets_and_half_sent_headers_are_closed() {
     assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
 }
 
+/// Silence is what closes a connection, not its age: one that keeps making requests stays
+/// open well past the idle limit, and is closed once it stops.
+#[tokio::test]
+async fn a_connection_in_use_outlives_the_idle_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_command(
+        dir.path(),
+        Command::new(BIN),
+        &["--idle-timeout-secs", "2"],
+        &[],
+    )
+    .await;
+    let mut busy = TcpStream::connect(addr(&server)).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut answers = 0;
+    // Three idle limits' worth of requests, each well within the limit of the one before.
+    while started.elapsed() < Duration::from_secs(6) {
+        busy.write_all(b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 4096];
+        let n = tokio::time::timeout(BOUND, busy.read(&mut buf))
+            .await
+            .expect("an answer")
+            .unwrap();
+        let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+        assert!(
+            head.starts_with("HTTP/1.1 200"),
+            "request {answers}: {head}"
+        );
+        answers += 1;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(answers > 3, "{answers}");
+    assert_eq!(until_closed(&mut busy).await, "", "closed once silent");
+}
+
 #[tokio::test]
 async fn a_half_sent_body_gets_408_and_the_connection_is_closed() {
     let dir = tempfile::tempdir().unwrap();
