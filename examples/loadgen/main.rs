@@ -1,4 +1,4 @@
-//! The load generator of `bench/run` (see bench/README-section.md).
+//! The load generator of `bench/run` (see README.md, "Performance").
 //!
 //! - `loadgen seed-store …`: seeds a cohort through the library's store functions.
 //! - `loadgen run …`: seeds a clinic through the HTTP API of a running server, then drives each
