@@ -86,12 +86,20 @@ async fn a_connection_in_use_outlives_the_idle_limit() {
         busy.write_all(b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
             .await
             .unwrap();
-        let mut buf = [0u8; 4096];
-        let n = tokio::time::timeout(BOUND, busy.read(&mut buf))
-            .await
-            .expect("an answer")
-            .unwrap();
-        let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+        // The whole answer (its JSON body ends the response), however the reads split it.
+        let mut answer = Vec::new();
+        while !answer.ends_with(b"}") {
+            let mut buf = [0u8; 4096];
+            let n = tokio::time::timeout(BOUND, busy.read(&mut buf))
+                .await
+                .expect("an answer")
+                .unwrap();
+            if n == 0 {
+                break;
+            }
+            answer.extend_from_slice(&buf[..n]);
+        }
+        let head = String::from_utf8_lossy(&answer).into_owned();
         assert!(
             head.starts_with("HTTP/1.1 200"),
             "request {answers}: {head}"
